@@ -1,0 +1,3 @@
+from mrdib.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""Run configuration: dataclasses with layered loading (defaults, backbone file, config file, CLI)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mrdib.errors import ConfigError
+
+
+@dataclass
+class MRdIBConfig:
+    """Weights of the MRdIB terms; `enabled=False` leaves the backbone untouched."""
+
+    enabled: bool = False
+    a1: float = 0.001  # KL compression weight
+    a2: float = 0.01  # MINE redundancy weight
+    a3: float = 0.01  # per-modality (unique) BPR weight
+    critic_hidden: int = 64
+    critic_lr: float = 1e-4
+    mine_batch_size: int = 512  # item pairs per step for the MINE bound
+    mine_ema_rate: float = 0.01
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    epochs: int = 100
+    patience: int = 10
+    batch_size: int = 2048
+    learning_rate: float = 1e-3
+    embedding_size: int = 64
+    eval_batch_size: int = 4096
+    topk: tuple[int, ...] = (5, 10, 20)
+    stop_metric: str = "recall@5"
+    num_threads: int = 0  # 0 keeps torch's default
+
+
+@dataclass
+class RunConfig:
+    """Everything that determines a run; saved resolved in the run's config.json."""
+
+    data: str = "synthetic"
+    backbone: str = "vbpr"
+    backbone_params: dict[str, Any] = field(default_factory=dict)
+    mrdib: MRdIBConfig = field(default_factory=MRdIBConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    artifacts: str = "artifacts"
+    run_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["train"]["topk"] = list(self.train.topk)
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "RunConfig":
+        cfg = cls()
+        apply_overrides(cfg, raw)
+        return cfg
+
+
+def _update_dataclass(target: Any, values: dict[str, Any], where: str) -> None:
+    names = {f.name: f for f in dataclasses.fields(target)}
+    for key, value in values.items():
+        if key not in names:
+            raise ConfigError(f"{where}: unknown setting '{key}' (known: {', '.join(names)})")
+        current = getattr(target, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: '{key}' must be a mapping")
+            _update_dataclass(current, value, f"{where}.{key}")
+        elif key == "topk":
+            setattr(target, key, tuple(int(k) for k in value))
+        elif isinstance(current, dict):
+            merged = dict(current)
+            merged.update(value or {})
+            setattr(target, key, merged)
+        elif isinstance(current, bool):
+            setattr(target, key, bool(value))
+        elif isinstance(current, (int, float)) and not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: '{key}' must be a number, got {value!r}")
+        elif isinstance(current, float):
+            setattr(target, key, float(value))
+        else:
+            setattr(target, key, value)
+
+
+def apply_overrides(cfg: RunConfig, values: dict[str, Any], where: str = "config") -> RunConfig:
+    """Merge a (possibly partial, nested) mapping into `cfg` in place, rejecting unknown keys."""
+    values = {k: v for k, v in values.items() if k not in ("format_version", "created", "env")}
+    _update_dataclass(cfg, values, where)
+    return cfg
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        text = path.read_text()
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({exc})")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return raw
+
+
+def backbone_defaults(backbone: str) -> dict[str, Any]:
+    """The published defaults of a backbone, from mrdib/configs/<backbone>.yaml."""
+    resource = resources.files("mrdib") / "configs" / f"{backbone}.yaml"
+    if not resource.is_file():
+        return {}
+    raw = yaml.safe_load(resource.read_text()) or {}
+    return raw
+
+
+def resolve_config(
+    backbone: str,
+    file_values: dict[str, Any] | None = None,
+    cli_values: dict[str, Any] | None = None,
+) -> RunConfig:
+    """Layer: dataclass defaults < backbone config file < user config file < command line."""
+    file_values = dict(file_values or {})
+    cli_values = dict(cli_values or {})
+    name = cli_values.get("backbone") or file_values.get("backbone") or backbone
+    cfg = RunConfig(backbone=name)
+    apply_overrides(cfg, backbone_defaults(name), f"mrdib/configs/{name}.yaml")
+    apply_overrides(cfg, file_values, "config file")
+    apply_overrides(cfg, cli_values, "command line")
+    return cfg

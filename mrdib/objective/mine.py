@@ -1,0 +1,98 @@
+"""MINE (Belghazi et al. 2018): a critic network and the Donsker-Varadhan bound on I(A; B).
+
+The critic maximises the bound (its own optimizer); the encoders minimise it (the MRdIB
+redundancy term). The gradient of log E[e^T] is biased on mini-batches; MINE replaces its
+denominator E[e^T] by a moving average, which `MineEstimator` does in log space for stability.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def donsker_varadhan_bound(t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
+    """E_joint[T] - log E_marginal[e^T], the plain DV lower bound on mutual information."""
+    return t_joint.mean() - (torch.logsumexp(t_marginal, 0) - math.log(t_marginal.numel()))
+
+
+class MineCritic(nn.Module):
+    """T(a, b): a two-layer MLP on the concatenated pair."""
+
+    def __init__(self, dim_a: int, dim_b: int, hidden: int = 64):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim_a + dim_b, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                                 nn.ReLU(), nn.Linear(hidden, 1))
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([a, b], dim=-1)).squeeze(-1)
+
+
+class MineEstimator(nn.Module):
+    """A critic plus the moving average of E_marginal[e^T] used to correct its gradient."""
+
+    def __init__(self, dim_a: int, dim_b: int, hidden: int = 64, ema_rate: float = 0.01):
+        super().__init__()
+        self.critic = MineCritic(dim_a, dim_b, hidden)
+        self.ema_rate = ema_rate
+        self.register_buffer("log_ema", torch.tensor(float("nan")))
+
+    def scores(self, a: torch.Tensor, b: torch.Tensor, permutation: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Critic values on joint pairs (a_i, b_i) and marginal pairs (a_i, b_perm(i))."""
+        return self.critic(a, b), self.critic(a, b.index_select(0, permutation))
+
+    def corrected_bound(self, t_joint: torch.Tensor, t_marginal: torch.Tensor,
+                        update_average: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """(surrogate, bound): the surrogate has the DV bound's value and MINE's corrected gradient.
+
+        d/dtheta of the surrogate's second term is (d E[e^T]) / ema instead of (d E[e^T]) / E[e^T].
+        """
+        log_mean_exp = torch.logsumexp(t_marginal, 0) - math.log(t_marginal.numel())
+        with torch.no_grad():
+            if update_average:
+                if torch.isnan(self.log_ema):
+                    self.log_ema.copy_(log_mean_exp)
+                else:
+                    rate = self.ema_rate
+                    self.log_ema.copy_(torch.logaddexp(self.log_ema + math.log1p(-rate),
+                                                       log_mean_exp + math.log(rate)))
+            log_ema = self.log_ema.clone() if not torch.isnan(self.log_ema) else log_mean_exp.detach()
+        ratio = (log_mean_exp - log_ema).exp()  # E[e^T] / ema, gradient flows through the numerator
+        corrected_log_term = log_mean_exp.detach() + ratio - ratio.detach()
+        bound = t_joint.mean() - log_mean_exp
+        surrogate = t_joint.mean() - corrected_log_term
+        return surrogate, bound
+
+
+def fit_mine(a: torch.Tensor, b: torch.Tensor, steps: int = 1500, batch_size: int = 512, lr: float = 1e-3,
+             hidden: int = 64, ema_rate: float = 0.01, seed: int = 0, eval_batches: int = 20) -> float:
+    """Train a fresh critic on paired samples (a_i, b_i) and return its DV estimate of I(A; B) in nats.
+
+    The estimate averages the bound over `eval_batches` fresh batches after training.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    a, b = a.float(), b.float()
+    n = a.shape[0]
+    batch_size = min(batch_size, n)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        estimator = MineEstimator(a.shape[1], b.shape[1], hidden, ema_rate)
+    optimizer = torch.optim.Adam(estimator.parameters(), lr=lr)
+
+    def batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        index = torch.randint(n, (batch_size,), generator=generator)
+        permutation = torch.randperm(batch_size, generator=generator)
+        return a[index], b[index], permutation
+
+    for _ in range(steps):
+        batch_a, batch_b, permutation = batch()
+        surrogate, _ = estimator.corrected_bound(*estimator.scores(batch_a, batch_b, permutation),
+                                                 update_average=True)
+        optimizer.zero_grad(set_to_none=True)
+        (-surrogate).backward()
+        optimizer.step()
+    with torch.no_grad():
+        bounds = [donsker_varadhan_bound(*estimator.scores(*batch())) for _ in range(eval_batches)]
+    return float(torch.stack(bounds).mean())

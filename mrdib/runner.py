@@ -1,0 +1,86 @@
+"""Builds and runs one training run from a RunConfig: data, backbone, MRdIB, trainer, run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from mrdib.backbones import get_backbone
+from mrdib.config import RunConfig
+from mrdib.data import load_dataset
+from mrdib.data.dataset import InteractionData
+from mrdib.errors import RunError
+from mrdib.objective.plugin import MRdIB
+from mrdib.runs.writer import CONFIG_FILE, RESUME_FILE, RunWriter, environment_info, new_run_id, utc_now
+from mrdib.training.callbacks import ProgressCallback, RunFolderCallback
+from mrdib.training.trainer import Callback, Trainer, TrainResult
+
+
+def build_model(cfg: RunConfig, data: InteractionData) -> MRdIB:
+    """Seeded construction, so the same config gives the same initial weights."""
+    torch.manual_seed(cfg.train.seed)
+    backbone_cls = get_backbone(cfg.backbone)
+    backbone = backbone_cls(data, embedding_size=cfg.train.embedding_size, **cfg.backbone_params)
+    return MRdIB(backbone, cfg.mrdib)
+
+
+def build_trainer(cfg: RunConfig, data: InteractionData, callbacks: list[Callback] | None = None) -> Trainer:
+    model = build_model(cfg, data)
+    return Trainer(model, data, cfg.train, critic_lr=cfg.mrdib.critic_lr, callbacks=callbacks or [])
+
+
+def runs_root(cfg: RunConfig) -> Path:
+    return Path(cfg.artifacts) / "runs"
+
+
+def _fit(trainer: Trainer, folder_callback: RunFolderCallback) -> TrainResult:
+    try:
+        return trainer.fit()
+    except BaseException as error:  # record the failure, then let it propagate
+        folder_callback.on_failure(trainer, error)
+        raise
+
+
+def train_run(cfg: RunConfig, progress: bool | None = None,
+              data: InteractionData | None = None) -> tuple[Path, TrainResult]:
+    """Train one run and write its folder; returns (run folder, result)."""
+    data = data if data is not None else load_dataset(cfg.data, Path(cfg.artifacts))
+    if not cfg.run_id:
+        cfg.run_id = new_run_id(data.name, cfg.backbone, cfg.mrdib.enabled, cfg.train.seed)
+    run_dir = runs_root(cfg) / cfg.run_id
+    if (run_dir / CONFIG_FILE).exists():
+        raise RunError(f"{run_dir}: a run with this id already exists (use --resume to continue it)")
+    config = {"run_id": cfg.run_id, "created": utc_now(), **cfg.to_dict(), "data": cfg.data,
+              "dataset": data.describe(), "env": environment_info()}
+    writer = RunWriter(run_dir)
+    writer.write_config(config)
+    folder_callback = RunFolderCallback(writer, config)
+    trainer = build_trainer(cfg, data, [folder_callback, ProgressCallback(progress)])
+    return run_dir, _fit(trainer, folder_callback)
+
+
+def resume_run(run_dir: str | Path, progress: bool | None = None) -> tuple[Path, TrainResult]:
+    """Continue an interrupted run from its last completed epoch."""
+    run_dir = Path(run_dir)
+    config_path, resume_path = run_dir / CONFIG_FILE, run_dir / RESUME_FILE
+    if not config_path.is_file():
+        raise RunError(f"{run_dir}: not a run folder (no {CONFIG_FILE})")
+    if not resume_path.is_file():
+        raise RunError(f"{run_dir}: nothing to resume from (no {RESUME_FILE}; the run never finished an epoch)")
+    try:
+        config = json.loads(config_path.read_text())
+        state = torch.load(resume_path, weights_only=True)
+    except (json.JSONDecodeError, RuntimeError, EOFError) as exc:
+        raise RunError(f"{run_dir}: corrupt run folder ({exc})")
+    raw = {k: v for k, v in config.items() if k not in ("run_id", "created", "dataset", "env", "format_version")}
+    cfg = RunConfig.from_dict(raw)
+    cfg.run_id = config["run_id"]
+    data = load_dataset(cfg.data, Path(cfg.artifacts))
+    writer = RunWriter(run_dir)
+    folder_callback = RunFolderCallback(writer, config)
+    trainer = build_trainer(cfg, data, [folder_callback, ProgressCallback(progress)])
+    trainer.load_resume_state(state)
+    writer.truncate_metrics(trainer.stop.epoch)
+    return run_dir, _fit(trainer, folder_callback)

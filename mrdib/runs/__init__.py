@@ -1,0 +1,1 @@
+"""Run folders: the writer used by training and the reader everything else uses."""

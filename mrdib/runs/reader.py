@@ -1,0 +1,155 @@
+"""Reads run folders (format: docs/run_format.md) for the dashboard, notebooks, analysis and reports.
+
+Tolerant by design: a run still training, a half-written last metrics line or a corrupt
+folder never raises from `list_runs`; the problem is recorded on the returned record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mrdib.errors import RunError
+from mrdib.runs.writer import CHECKPOINT_FILE, CONFIG_FILE, EMBEDDINGS_FILE, METRICS_FILE, SUMMARY_FILE
+
+
+def artifacts_root(path: str | Path | None = None) -> Path:
+    return Path(path or os.environ.get("MRDIB_ARTIFACTS", "artifacts"))
+
+
+@dataclass
+class RunRecord:
+    """What one run folder holds, or why it could not be read (`problem`)."""
+
+    run_dir: Path
+    config: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    problem: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.config.get("run_id", self.run_dir.name)
+
+    @property
+    def status(self) -> str:
+        if self.problem:
+            return "corrupt"
+        return self.summary.get("status", "unknown")
+
+    @property
+    def dataset(self) -> str:
+        return self.config.get("dataset", {}).get("name", "?")
+
+    @property
+    def backbone(self) -> str:
+        return self.config.get("backbone", "?")
+
+    @property
+    def mrdib(self) -> dict[str, Any]:
+        return self.config.get("mrdib", {})
+
+    @property
+    def mrdib_enabled(self) -> bool:
+        return bool(self.mrdib.get("enabled", False))
+
+    @property
+    def seed(self) -> int | None:
+        return self.config.get("train", {}).get("seed")
+
+    @property
+    def modalities(self) -> list[str]:
+        return list(self.config.get("dataset", {}).get("modalities", {}))
+
+    def modified(self) -> float:
+        """Latest modification time of the files that change while training (a cache key)."""
+        times = [(self.run_dir / name).stat().st_mtime for name in (SUMMARY_FILE, METRICS_FILE, CONFIG_FILE)
+                 if (self.run_dir / name).exists()]
+        return max(times, default=0.0)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunError(f"{path}: missing")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunError(f"{path}: not valid JSON ({exc.__class__.__name__})")
+    if not isinstance(value, dict):
+        raise RunError(f"{path}: expected a JSON object")
+    return value
+
+
+def read_run(run_dir: str | Path) -> RunRecord:
+    """Config and summary of one run; raises RunError naming the file when unreadable."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir}: run folder not found")
+    config = _read_json(run_dir / CONFIG_FILE)
+    summary_path = run_dir / SUMMARY_FILE
+    summary = _read_json(summary_path) if summary_path.exists() else {"status": "running"}
+    return RunRecord(run_dir, config, summary)
+
+
+def list_runs(root: str | Path | None = None) -> list[RunRecord]:
+    """Every folder under <root>/runs, newest first; unreadable ones carry `problem`."""
+    runs_dir = artifacts_root(root) / "runs"
+    if not runs_dir.is_dir():
+        return []
+    records = []
+    for run_dir in sorted((p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                          key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            records.append(read_run(run_dir))
+        except RunError as error:
+            records.append(RunRecord(run_dir, problem=str(error)))
+    return records
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Per-epoch records; a half-written or corrupt line is skipped, not fatal."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(errors="replace").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and "epoch" in record:
+            records.append(record)
+    return records
+
+
+def load_embeddings(run_dir: str | Path) -> dict[str, np.ndarray]:
+    path = Path(run_dir) / EMBEDDINGS_FILE
+    if not path.exists():
+        raise RunError(f"{path}: missing (the run has not finished)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path}: unreadable ({exc})")
+
+
+def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / CHECKPOINT_FILE
+    if not path.exists():
+        raise RunError(f"{path}: missing")
+    try:
+        return torch.load(path, weights_only=True)
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise RunError(f"{path}: unreadable checkpoint ({exc})")
+
+
+def embedded_modalities(embeddings: dict[str, np.ndarray]) -> list[str]:
+    return [key.split("/", 1)[1] for key in embeddings if key.startswith("modal/")]

@@ -1,0 +1,1 @@
+"""Training: BPR sampling, the trainer loop and its callbacks."""
