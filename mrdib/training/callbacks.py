@@ -57,7 +57,9 @@ class RunFolderCallback(Callback):
                                                 stopped_early=result.stopped_early))
 
     def on_failure(self, trainer: "Trainer", error: BaseException) -> None:
-        self.writer.write_summary(self._summary(trainer, "failed", error=f"{type(error).__name__}: {error}"))
+        # An exception may name its own status (the tuner's pruning exception says "pruned").
+        status = getattr(error, "run_status", "failed")
+        self.writer.write_summary(self._summary(trainer, status, error=f"{type(error).__name__}: {error}"))
 
 
 @torch.no_grad()
