@@ -17,12 +17,11 @@ install: $(BIN)/python
 install-dev: install
 	$(BIN)/pip install -r requirements-dev.txt
 
-# Builds the demo runs if the artifacts folder has none, then opens the dashboard on localhost.
+# Builds the demo runs if the artifacts folder has none, then opens the dashboard on localhost
+# (http://localhost:8501; .streamlit/config.toml binds it to 127.0.0.1).
 app: install
 	MRDIB_ARTIFACTS=$(ARTIFACTS) $(BIN)/python -m mrdib demo --artifacts $(ARTIFACTS) --if-empty
-	@if [ -f app/main.py ]; then \
-		MRDIB_ARTIFACTS=$(ARTIFACTS) $(BIN)/streamlit run app/main.py --server.address 127.0.0.1 --server.headless true; \
-	fi
+	MRDIB_ARTIFACTS=$(ARTIFACTS) $(BIN)/streamlit run app/main.py --server.address 127.0.0.1
 
 demo: install
 	$(BIN)/python -m mrdib demo --artifacts $(ARTIFACTS)

@@ -25,6 +25,7 @@ class MRdIBConfig:
     critic_hidden: int = 64
     critic_lr: float = 1e-4
     mine_batch_size: int = 512  # item pairs per step for the MINE bound
+    init_log_var: float = -5.0  # initial posterior log-variance (sigma ~ 0.08)
     mine_ema_rate: float = 0.01
 
 
@@ -32,7 +33,7 @@ class MRdIBConfig:
 class TrainConfig:
     seed: int = 0
     epochs: int = 100
-    patience: int = 10
+    patience: int = 20  # MMRec's stopping_step
     batch_size: int = 2048
     learning_rate: float = 1e-3
     embedding_size: int = 64

@@ -44,8 +44,12 @@ def _fit(trainer: Trainer, folder_callback: RunFolderCallback) -> TrainResult:
 
 
 def train_run(cfg: RunConfig, progress: bool | None = None,
-              data: InteractionData | None = None) -> tuple[Path, TrainResult]:
-    """Train one run and write its folder; returns (run folder, result)."""
+              data: InteractionData | None = None,
+              callbacks: list[Callback] | None = None) -> tuple[Path, TrainResult]:
+    """Train one run and write its folder; returns (run folder, result).
+
+    Extra `callbacks` run after the run-folder writer (e.g. the tuner's pruning callback).
+    """
     data = data if data is not None else load_dataset(cfg.data, Path(cfg.artifacts))
     if not cfg.run_id:
         cfg.run_id = new_run_id(data.name, cfg.backbone, cfg.mrdib.enabled, cfg.train.seed)
@@ -57,12 +61,13 @@ def train_run(cfg: RunConfig, progress: bool | None = None,
     writer = RunWriter(run_dir)
     writer.write_config(config)
     folder_callback = RunFolderCallback(writer, config)
-    trainer = build_trainer(cfg, data, [folder_callback, ProgressCallback(progress)])
+    trainer = build_trainer(cfg, data, [folder_callback, ProgressCallback(progress), *(callbacks or [])])
     return run_dir, _fit(trainer, folder_callback)
 
 
-def resume_run(run_dir: str | Path, progress: bool | None = None) -> tuple[Path, TrainResult]:
-    """Continue an interrupted run from its last completed epoch."""
+def resume_run(run_dir: str | Path, progress: bool | None = None,
+               callbacks: list[Callback] | None = None) -> tuple[Path, TrainResult]:
+    """Continue an interrupted run from its last completed epoch (extra `callbacks` as in train_run)."""
     run_dir = Path(run_dir)
     config_path, resume_path = run_dir / CONFIG_FILE, run_dir / RESUME_FILE
     if not config_path.is_file():
@@ -80,7 +85,7 @@ def resume_run(run_dir: str | Path, progress: bool | None = None) -> tuple[Path,
     data = load_dataset(cfg.data, Path(cfg.artifacts))
     writer = RunWriter(run_dir)
     folder_callback = RunFolderCallback(writer, config)
-    trainer = build_trainer(cfg, data, [folder_callback, ProgressCallback(progress)])
+    trainer = build_trainer(cfg, data, [folder_callback, ProgressCallback(progress), *(callbacks or [])])
     trainer.load_resume_state(state)
     writer.truncate_metrics(trainer.stop.epoch)
     return run_dir, _fit(trainer, folder_callback)

@@ -53,7 +53,7 @@ class MRdIB(nn.Module):
         modal_dims, user_dim = self._probe_dimensions()
         modalities = list(modal_dims)
         self.pairs = list(itertools.combinations(modalities, 2))
-        self.bottlenecks = nn.ModuleDict({m: VariationalBottleneck(d) for m, d in modal_dims.items()})
+        self.bottlenecks = nn.ModuleDict({m: VariationalBottleneck(d, cfg.init_log_var) for m, d in modal_dims.items()})
         self.unique_decoders = nn.ModuleDict({m: nn.Linear(user_dim, d, bias=False) for m, d in modal_dims.items()})
         for decoder in self.unique_decoders.values():
             nn.init.xavier_uniform_(decoder.weight)

@@ -6,17 +6,21 @@ folder never raises from `list_runs`; the problem is recorded on the returned re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from mrdib.errors import RunError
-from mrdib.runs.writer import CHECKPOINT_FILE, CONFIG_FILE, EMBEDDINGS_FILE, METRICS_FILE, SUMMARY_FILE
+from mrdib.runs.writer import ANALYSIS_FILE, CHECKPOINT_FILE, CONFIG_FILE, EMBEDDINGS_FILE, METRICS_FILE, SUMMARY_FILE
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def artifacts_root(path: str | Path | None = None) -> Path:
@@ -111,6 +115,16 @@ def list_runs(root: str | Path | None = None) -> list[RunRecord]:
     return records
 
 
+def runs_signature(root: str | Path | None = None) -> tuple[tuple[str, float], ...]:
+    """(folder name, modification time) of every run folder under <root>/runs, without parsing any
+    file: a cheap cache key that changes whenever a run appears, disappears or writes an epoch."""
+    runs_dir = artifacts_root(root) / "runs"
+    if not runs_dir.is_dir():
+        return ()
+    return tuple(sorted((p.name, RunRecord(p).modified()) for p in runs_dir.iterdir()
+                        if p.is_dir() and not p.name.startswith(".")))
+
+
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     """Per-epoch records; a half-written or corrupt line is skipped, not fatal."""
     path = Path(run_dir) / METRICS_FILE
@@ -153,3 +167,65 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
 
 def embedded_modalities(embeddings: dict[str, np.ndarray]) -> list[str]:
     return [key.split("/", 1)[1] for key in embeddings if key.startswith("modal/")]
+
+
+def read_analysis(run_dir: str | Path) -> dict[str, Any] | None:
+    """The run's analysis.json (written by `mrdib analyze`), or None when it has not been analysed."""
+    path = Path(run_dir) / ANALYSIS_FILE
+    if not path.exists():
+        return None
+    return _read_json(path)
+
+
+# Config keys that never change what a run learns, or that `runs_frame` lists as columns of their own.
+_NOT_SETTINGS = ("run_id", "created", "env", "format_version", "artifacts", "dataset")
+
+
+def setting_key(config: dict[str, Any]) -> str:
+    """Short hash of everything that shapes a run except its seed and its MRdIB switch and alphas:
+    runs that share it differ only in those, so they can be averaged over seeds and compared."""
+    settings = {key: value for key, value in config.items() if key not in _NOT_SETTINGS}
+    settings["train"] = {k: v for k, v in settings.get("train", {}).items() if k not in ("seed", "num_threads")}
+    settings["mrdib"] = {k: v for k, v in settings.get("mrdib", {}).items() if k not in ("enabled", "a1", "a2", "a3")}
+    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def runs_frame(records: list[RunRecord]) -> pd.DataFrame:
+    """One flat row per run (config keys, summary, `valid/<metric>` and `test/<metric>` columns).
+
+    Alphas are NaN for baseline runs, where they have no effect; `setting` is `setting_key`;
+    a corrupt folder is a row with status `corrupt` and its `problem`.
+    """
+    import pandas as pd
+
+    rows = []
+    for record in records:
+        enabled = record.mrdib_enabled
+        train = record.config.get("train", {})
+        row = {
+            "run_id": record.run_id, "status": record.status, "dataset": record.dataset,
+            "backbone": record.backbone, "mrdib": enabled,
+            **{a: (float(record.mrdib.get(a, np.nan)) if enabled else np.nan) for a in ("a1", "a2", "a3")},
+            "seed": record.seed, "setting": setting_key(record.config) if record.config else None,
+            "epochs": train.get("epochs"),
+            "epochs_run": record.summary.get("epochs_run"), "best_epoch": record.summary.get("best_epoch"),
+            "seconds_per_epoch": record.summary.get("seconds_per_epoch"),
+            "stop_metric": train.get("stop_metric"), "updated": record.summary.get("updated"),
+            "error": record.summary.get("error"), "problem": record.problem,
+            "run_dir": str(record.run_dir), "modified": record.modified() if not record.problem else 0.0,
+        }
+        for split in ("valid", "test"):
+            values = record.summary.get(split) or {}
+            row.update({f"{split}/{name}": value for name, value in values.items()
+                        if isinstance(value, (int, float))})
+        rows.append(row)
+    columns = ["run_id", "status", "dataset", "backbone", "mrdib", "a1", "a2", "a3", "seed", "setting", "epochs",
+               "epochs_run", "best_epoch", "seconds_per_epoch", "stop_metric", "updated", "error",
+               "problem", "run_dir", "modified"]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame["seed"] = frame["seed"].astype("Int64")
+    for name in ("epochs", "epochs_run", "best_epoch"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("Int64")
+    return frame

@@ -24,6 +24,7 @@ SUMMARY_FILE = "summary.json"
 EMBEDDINGS_FILE = "embeddings.npz"
 CHECKPOINT_FILE = "checkpoint.pt"
 RESUME_FILE = "last.pt"
+ANALYSIS_FILE = "analysis.json"  # written by `mrdib analyze` (mrdib/analysis)
 
 _PACKAGES = ("torch", "numpy", "scipy", "pandas", "scikit-learn", "mrdib")
 

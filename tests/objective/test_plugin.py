@@ -142,4 +142,4 @@ def test_row_mode_matches_full_mode_in_evaluation(small_data):
         encoded, fused = model.representations()
         x = model.backbone.encode().modal_items
         for m, z in encoded.modal_items.items():
-            assert torch.allclose(z, model.bottlenecks[m].mean_head(x[m]))
+            assert torch.allclose(z, model.bottlenecks[m].mean(x[m]))

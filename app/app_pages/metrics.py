@@ -1,0 +1,48 @@
+"""Metrics table: baseline vs +MRdIB per backbone and data set, mean ± std over seeds, beside the paper."""
+
+import streamlit as st
+
+from app.lib.downloads import figure_downloads, table_downloads
+from app.lib.loaders import load_runs
+from app.lib.view import require_runs, styled
+from mrdib.plots import improvement_figure
+from mrdib.tables import best_mask, comparison_table, finished_runs, format_table, left_out_runs, metric_names
+
+st.title("Metrics table")
+runs = load_runs()
+require_runs(finished_runs(runs), "finished runs")
+
+with st.container(border=True):
+    first, second, third, fourth = st.columns(4)
+    more_k = first.toggle("Also @10 and @20", key="metrics_more_k")
+    split = second.segmented_control("Split", ["test", "valid"], default="test", key="metrics_split") or "test"
+    choice = third.selectbox("+MRdIB setting per backbone", ["reference", "best_valid"], key="metrics_alpha_choice",
+                             format_func={"reference": "most runs (sweep centre)",
+                                          "best_valid": "best on validation"}.get)
+    datasets = fourth.multiselect("Data set", sorted(runs["dataset"].unique()), key="metrics_dataset")
+
+ks = (5, 10, 20) if more_k else (5,)
+metrics = metric_names(ks)
+table = comparison_table(runs, ks, split=split, alpha_choice=choice)
+if datasets:
+    table = table[table["dataset"].isin(datasets)].reset_index(drop=True)
+
+bold = best_mask(table, metrics)
+display = format_table(table, metrics)
+st.caption(f"{split} metrics at the best validation epoch; mean ± std over seeds (seeds = how many); "
+           "`paper` columns are the paper's reported numbers for the same backbone and data set "
+           "(– where it reports none); bold = best of the baseline/+MRdIB pair.")
+st.dataframe(styled(display, bold), hide_index=True, width="stretch", key="metrics_table")
+left_out = left_out_runs(runs)
+if left_out:
+    st.caption(f"{left_out} finished runs trained with another setting (epochs, learning rate, ...) are left out: "
+               "per backbone and data set the setting with the most runs is shown (the Runs page lists `setting`).")
+table_downloads(table, f"metrics_{split}", key="metrics_download", latex_table=display,
+                bold=bold.reindex(columns=display.columns, fill_value=False),
+                caption=f"Top-k {split} metrics, baseline vs +MRdIB (mean ± std over seeds).")
+
+with st.container(border=True):
+    metric = st.selectbox("Improvement in", metrics, key="metrics_improvement_metric")
+    figure = improvement_figure(table, metric)
+    st.plotly_chart(figure, key="metrics_improvement_chart")
+    figure_downloads(figure, f"improvement_{metric.replace('@', '_at_')}", key="metrics_improvement_download")

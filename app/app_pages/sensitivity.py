@@ -1,0 +1,52 @@
+"""Sensitivity: a metric against each alpha with the other two fixed, error bars over seeds (Figure 4 a-c)."""
+
+import streamlit as st
+
+from app.lib.downloads import figure_downloads, table_downloads
+from app.lib.loaders import load_runs
+from app.lib.view import require_runs
+from mrdib.plots import sensitivity_figure
+from mrdib.tables import alphas_label, finished_runs, metric_names, reference_alphas, sensitivity_frame
+
+st.title("Sensitivity")
+runs = load_runs()
+ours = finished_runs(runs)
+ours = ours[ours["mrdib"].astype(bool)] if not ours.empty else ours
+require_runs(ours, "finished +MRdIB runs")
+
+with st.container(border=True):
+    first, second, third, fourth = st.columns(4)
+    dataset = first.selectbox("Data set", sorted(ours["dataset"].unique()), key="sens_dataset")
+    backbone = second.selectbox("Backbone", sorted(ours.loc[ours["dataset"] == dataset, "backbone"].unique()),
+                                key="sens_backbone")
+    split = third.segmented_control("Split", ["test", "valid"], default="test", key="sens_split") or "test"
+    more_k = fourth.toggle("Also @10 and @20", key="sens_more_k")
+    subset = ours[(ours["dataset"] == dataset) & (ours["backbone"] == backbone)]
+    settings = sorted({tuple(float(v) for v in row) for row in subset[["a1", "a2", "a3"]].itertuples(index=False)
+                       if all(v > 0 for v in row)})
+    if not settings:
+        st.info(f"No {backbone} run on {dataset} has every alpha above zero yet.")
+        st.stop()
+    default = reference_alphas(runs).get((dataset, backbone))
+    reference = st.selectbox("Hold the other alphas at", settings, format_func=alphas_label, key="sens_reference",
+                             index=settings.index(default) if default in settings else 0)
+
+ks = (5, 10, 20) if more_k else (5,)
+metrics = metric_names(ks)
+frame = sensitivity_frame(runs, dataset, backbone, ks, split=split, reference=reference)
+if frame.empty:
+    st.info("No +MRdIB runs that vary one alpha around this setting yet. A sweep like "
+            "`python -m mrdib sweep` (or the demo runs) fills this page.")
+    st.stop()
+
+with st.container(border=True):
+    metric_choice = st.multiselect("Metrics", metrics, default=metric_names((5,)), key="sens_metrics")
+    figure = sensitivity_figure(frame, metric_choice or metrics)
+    st.plotly_chart(figure, key="sens_chart")
+    st.caption(f"{backbone} on {dataset}, {split} metrics; each panel varies one alpha with the others at "
+               f"{alphas_label(reference)}; error bars: std over seeds (none with one seed).")
+    figure_downloads(figure, f"sensitivity_{backbone}_{dataset}", key="sens_download")
+
+with st.expander("Data behind the curves"):
+    st.dataframe(frame, hide_index=True, width="stretch", key="sens_table")
+    table_downloads(frame, f"sensitivity_{backbone}_{dataset}", key="sens_table_download")

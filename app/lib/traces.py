@@ -1,0 +1,36 @@
+"""The Training traces page's defaults: which runs and series to show first."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# Series shown first, in this order, when the runs have them.
+DEFAULT_SERIES = ("losses/total", "losses/backbone", "mine_bound/", "kl/", "valid/recall@5")
+
+
+def series_options(traces: pd.DataFrame) -> list[str]:
+    """Every series the runs logged, losses first, then MINE, KL, unique, valid metrics, timings."""
+    order = ("losses/", "mine_bound/", "kl/", "unique/", "valid/", "time/")
+    names = list(dict.fromkeys(traces["series"]))
+    return sorted(names, key=lambda n: (next((i for i, p in enumerate(order) if n.startswith(p)), len(order)), n))
+
+
+def default_series(options: list[str]) -> list[str]:
+    chosen = []
+    for wanted in DEFAULT_SERIES:
+        chosen += [name for name in options if (name == wanted or (wanted.endswith("/") and name.startswith(wanted)))
+                   and name not in chosen]
+    return chosen or options[:4]
+
+
+def default_runs(runs: pd.DataFrame) -> list[str]:
+    """The newest +MRdIB run and the newest baseline of the same backbone and data set."""
+    if runs.empty:
+        return []
+    ours = runs[runs["mrdib"].astype(bool)]
+    if ours.empty:
+        return list(runs["run_id"].head(1))
+    newest = ours.sort_values("modified", ascending=False).iloc[0]
+    base = runs[~runs["mrdib"].astype(bool) & (runs["dataset"] == newest["dataset"])
+                & (runs["backbone"] == newest["backbone"])].sort_values("modified", ascending=False)
+    return [newest["run_id"]] + list(base["run_id"].head(1))

@@ -1,0 +1,34 @@
+"""Small display helpers shared by pages: bold-best tables, the corrupt-run warnings, the empty guard."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from pandas.io.formats.style import Styler
+
+WELCOME_PAGE = "app_pages/welcome.py"
+
+
+def styled(display: pd.DataFrame, bold: pd.DataFrame | None = None) -> Styler:
+    """Formatted strings with the best cells in bold (the mask comes from `mrdib.tables.best_mask`)."""
+    styler = display.style
+    if bold is not None:
+        mask = bold.reindex(index=display.index, columns=display.columns, fill_value=False)
+        styler = styler.apply(lambda _: mask.replace({True: "font-weight: bold", False: ""}), axis=None)
+    return styler.hide(axis="index")
+
+
+def require_runs(runs: pd.DataFrame, what: str = "runs") -> None:
+    """Stop the page with a pointer to the welcome page when there is nothing to show."""
+    if runs.empty:
+        st.info(f"No {what} in this artifacts folder yet.")
+        st.page_link(WELCOME_PAGE, label="Start here: what to run, or build the demo runs", icon=":material/home:")
+        st.stop()
+
+
+def warn_corrupt(runs: pd.DataFrame) -> None:
+    """One warning line per unreadable run folder: it is listed, never a traceback."""
+    if runs.empty:
+        return
+    for row in runs[runs["status"] == "corrupt"].itertuples():
+        st.warning(f"Unreadable run folder `{row.run_id}`: {row.problem}", icon=":material/warning:")

@@ -1,0 +1,42 @@
+"""The MRdIB dashboard: `streamlit run app/main.py` (localhost only, see .streamlit/config.toml).
+
+A router: it picks the artifacts folder, lists the pages and runs the chosen one. The welcome
+page comes first (at the root URL): an overview of the runs, or, with none yet, what to run
+and a button that builds the demo runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the repository
+    sys.path.insert(0, str(REPO_ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app.lib.loaders import ARTIFACTS_KEY, artifacts_dir, clear_caches  # noqa: E402
+
+st.set_page_config(page_title="MRdIB runs", page_icon=":material/science:", layout="wide")
+
+with st.sidebar:
+    st.text_input("Artifacts folder", key=ARTIFACTS_KEY, placeholder=str(artifacts_dir()),
+                  help="Where run folders live (default: $MRDIB_ARTIFACTS or ./artifacts).")
+    if st.button("Reload runs", key="main_reload", icon=":material/refresh:"):
+        clear_caches()
+
+pages = {
+    "Start": [st.Page("app_pages/welcome.py", title="Welcome", icon=":material/home:", default=True)],
+    "Results": [
+        st.Page("app_pages/runs.py", title="Runs", icon=":material/list:", url_path="runs"),
+        st.Page("app_pages/metrics.py", title="Metrics table", icon=":material/table:", url_path="metrics"),
+        st.Page("app_pages/disentanglement.py", title="Disentanglement", icon=":material/scatter_plot:",
+                url_path="disentanglement"),
+        st.Page("app_pages/sensitivity.py", title="Sensitivity", icon=":material/tune:", url_path="sensitivity"),
+        st.Page("app_pages/traces.py", title="Training traces", icon=":material/show_chart:", url_path="traces"),
+        st.Page("app_pages/ablations.py", title="Ablations and cost", icon=":material/science:",
+                url_path="ablations"),
+    ],
+}
+st.navigation(pages).run()

@@ -1,0 +1,230 @@
+"""MGCN (Yu et al., ACM MM 2023): Multi-View Graph Convolutional Network for multimedia recommendation.
+
+Three views of the same users and items, as in the official code (demonph10/MGCN, also in MMRec):
+
+1. Behaviour-guided purifier: each modality's features are projected (linear) and gated by
+   the item ID embedding, purified_m = e_item * sigmoid(W_m proj_m(x_m) + b_m).
+2. Item-item view: purified_m is convolved on that modality's item kNN graph (cosine top-k,
+   weighted, symmetrically normalised, built once from the raw features); users aggregate
+   the result through the normalised user-item matrix.
+3. User-item view ("content"): LightGCN on the ID embeddings over the user-item graph.
+
+A behaviour-aware fuser splits the modality views into a common part (softmax attention over
+modalities) and gated modality-specific parts; side = (common + sum of specific) / (M + 1)
+and the final representation is content + side. The loss is BPR + L2 on the batch rows +
+an InfoNCE term between the side and content views of the batch's users and positive items.
+
+MRdIB's z_m are the per-modality item embeddings after the item-graph convolution, before
+the fuser: `encode` returns them and `fuse` does everything after (user aggregation, content
+view, fuser). SOIL (soil.py) reuses this class on interest-augmented graphs.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from mrdib.backbones import register
+from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss
+from mrdib.backbones.graphs import (
+    bipartite_adjacency,
+    lightgcn_propagate,
+    normalize_sparse,
+    sparse_matmul,
+    to_csr,
+    transpose_sparse,
+    unique_edges,
+)
+from mrdib.data.dataset import InteractionData
+from mrdib.errors import ConfigError
+
+
+# -- graph construction (once, in __init__) ------------------------------------------------
+def weighted_knn_graph(features: torch.Tensor, k: int, chunk_size: int = 2048) -> torch.Tensor:
+    """Top-k cosine neighbours of every row (itself included), weighted by the cosine; COO [n, n].
+
+    MGCN keeps the similarity values as edge weights (LATTICE's build_knn_normalized_graph),
+    unlike FREEDOM's binary graph. Similarities are computed `chunk_size` rows at a time.
+    """
+    n = features.shape[0]
+    k = min(k, n)
+    with torch.no_grad():
+        unit = F.normalize(features.detach().to(torch.float32), dim=1)  # [n, d]
+        neighbours = torch.empty(n, k, dtype=torch.int64)
+        similarities = torch.empty(n, k)
+        for start in range(0, n, chunk_size):
+            top = (unit[start:start + chunk_size] @ unit.T).topk(k, dim=1)  # [chunk, k]
+            neighbours[start:start + top.indices.shape[0]] = top.indices
+            similarities[start:start + top.indices.shape[0]] = top.values
+    rows = torch.arange(n).repeat_interleave(k)
+    indices = torch.stack([rows, neighbours.reshape(-1)])
+    return torch.sparse_coo_tensor(indices, similarities.reshape(-1), (n, n), check_invariants=False).coalesce()
+
+
+def normalized_interactions(users: torch.Tensor, items: torch.Tensor, values: torch.Tensor,
+                            n_users: int, n_items: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The symmetric-normalised bipartite adjacency [(U+I)^2] and its user-item block [U, I].
+
+    The block is what MGCN aggregates modality item embeddings into users with: the same
+    D^-1/2 A D^-1/2 weights as the full graph, restricted to user rows and item columns.
+    Edge `values` may be non-binary (SOIL weights its second-order edges).
+    """
+    adjacency = normalize_sparse(bipartite_adjacency(users, items, values, n_users, n_items), "sym")
+    rows, cols = adjacency.indices()
+    user_rows = (rows < n_users).nonzero().squeeze(1)
+    block = torch.sparse_coo_tensor(
+        torch.stack([rows.index_select(0, user_rows), cols.index_select(0, user_rows) - n_users]),
+        adjacency.values().index_select(0, user_rows), (n_users, n_items), check_invariants=False).coalesce()
+    return adjacency, block
+
+
+class SparseOperator(nn.Module):
+    """A constant sparse matrix kept in CSR with its transpose, for fast products and backward."""
+
+    def __init__(self, matrix: torch.Tensor, symmetric: bool = False):
+        super().__init__()
+        self.symmetric = symmetric
+        self.register_buffer("matrix", to_csr(matrix.coalesce()), persistent=False)
+        if not symmetric:
+            self.register_buffer("matrix_t", to_csr(transpose_sparse(matrix)), persistent=False)
+
+    def forward(self, dense: torch.Tensor) -> torch.Tensor:
+        return sparse_matmul(self.matrix, dense, self.matrix if self.symmetric else self.matrix_t)
+
+
+# -- losses ---------------------------------------------------------------------------------
+def info_nce(view_a: torch.Tensor, view_b: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Mean InfoNCE of row i of view_a against all rows of view_b (row i is the positive).
+
+    Equal to MGCN's -log(exp(s_ii/t) / sum_j exp(s_ij/t)) on cosine similarities, computed
+    with a log-softmax so it cannot overflow.
+    """
+    a, b = F.normalize(view_a, dim=1), F.normalize(view_b, dim=1)
+    logits = (a / temperature) @ b.T  # [n, n]; scaling a is n times cheaper than scaling the logits
+    return F.cross_entropy(logits, torch.arange(len(a), device=a.device))
+
+
+def half_squared_norm_penalty(*tensors: torch.Tensor) -> torch.Tensor:
+    """MGCN's regulariser: 0.5 * sum of squared entries over the batch size."""
+    return 0.5 * sum(t.pow(2).sum() for t in tensors) / tensors[0].shape[0]
+
+
+def _gate(width: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(width, width), nn.Sigmoid())
+
+
+@register("mgcn")
+class MGCN(Backbone):
+    loss_reads_all_items = True
+
+    def __init__(self, data: InteractionData, embedding_size: int = 64, n_ui_layers: int = 2,
+                 n_mm_layers: int = 1, knn_k: int = 10, cl_weight: float = 0.01,
+                 cl_temperature: float = 0.2, reg_weight: float = 1e-4, finetune_features: bool = True,
+                 knn_chunk_size: int = 2048):
+        super().__init__(data, embedding_size)
+        if not self.modalities:
+            raise ConfigError(f"{data.source or data.name}: MGCN needs at least one modality feature file")
+        self.n_ui_layers, self.n_mm_layers = n_ui_layers, n_mm_layers
+        self.cl_weight, self.cl_temperature, self.reg_weight = cl_weight, cl_temperature, reg_weight
+        self.user_embedding = nn.Parameter(torch.empty(data.n_users, embedding_size))
+        self.item_id_embedding = nn.Parameter(torch.empty(data.n_items, embedding_size))
+        nn.init.xavier_uniform_(self.user_embedding)
+        nn.init.xavier_uniform_(self.item_id_embedding)
+
+        features = data.feature_tensors()
+        # MGCN fine-tunes the raw features (nn.Embedding.from_pretrained(..., freeze=False)); the
+        # copy keeps the optimizer from writing into the data set's arrays, which the tensors share.
+        if finetune_features:
+            self.raw_features = nn.ParameterDict({m: nn.Parameter(f.clone()) for m, f in features.items()})
+        else:
+            for m, f in features.items():
+                self.register_buffer(f"raw_feature_{m}", f, persistent=False)
+        self.finetune_features = finetune_features
+        # The linear layers keep PyTorch's default initialisation, as in the official code.
+        self.projections = nn.ModuleDict({m: nn.Linear(f.shape[1], embedding_size) for m, f in features.items()})
+        self.purifier_gates = nn.ModuleDict({m: _gate(embedding_size) for m in self.modalities})
+        self.preference_gates = nn.ModuleDict({m: _gate(embedding_size) for m in self.modalities})
+        self.query_common = nn.Sequential(nn.Linear(embedding_size, embedding_size), nn.Tanh(),
+                                          nn.Linear(embedding_size, 1, bias=False))
+
+        self._build_graphs(data, features, knn_k, knn_chunk_size)
+
+    def _build_graphs(self, data: InteractionData, features: dict[str, torch.Tensor], knn_k: int,
+                      knn_chunk_size: int) -> None:
+        """The normalised user-item graph (full, and its user-item block) and one item graph per modality."""
+        users, items = unique_edges(data.train)
+        users, items, values = self._user_item_edges(users, items)
+        adjacency, block = normalized_interactions(users, items, values, data.n_users, data.n_items)
+        self.ui_graph = SparseOperator(adjacency, symmetric=True)
+        self.ui_block = SparseOperator(block)
+        self.item_graphs = nn.ModuleDict({
+            m: SparseOperator(normalize_sparse(self._item_graph(f, knn_k, knn_chunk_size), "sym"))
+            for m, f in features.items()})
+
+    def _user_item_edges(self, users: torch.Tensor, items: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(users, items, weights) of the user-item graph: the training interactions, weight 1.
+
+        A hook: SOIL adds its second-order interest edges here.
+        """
+        return users, items, torch.ones(len(users))
+
+    def _item_graph(self, features: torch.Tensor, knn_k: int, knn_chunk_size: int) -> torch.Tensor:
+        """One modality's item graph before normalisation: the weighted cosine kNN graph (a SOIL hook)."""
+        return weighted_knn_graph(features, knn_k, knn_chunk_size)
+
+    def raw_feature(self, modality: str) -> torch.Tensor:
+        return self.raw_features[modality] if self.finetune_features else getattr(self, f"raw_feature_{modality}")
+
+    # -- the contract -----------------------------------------------------------------------
+    def encode(self) -> Encoded:
+        """Purified, item-graph-convolved item embeddings per modality: MRdIB's z_m [n_items, d]."""
+        modal_items = {}
+        for m in self.modalities:
+            projected = self.projections[m](self.raw_feature(m))  # [n_items, d]
+            purified = self.item_id_embedding * self.purifier_gates[m](projected)
+            for _ in range(self.n_mm_layers):
+                purified = self.item_graphs[m](purified)
+            modal_items[m] = purified
+        return Encoded(modal_items)
+
+    def content_view(self) -> torch.Tensor:
+        """LightGCN on the ID embeddings over the user-item graph: [n_users + n_items, d]."""
+        ego = torch.cat([self.user_embedding, self.item_id_embedding])
+        return lightgcn_propagate(self.ui_graph.matrix, ego, self.n_ui_layers)
+
+    def fuse(self, encoded: Encoded) -> Fused:
+        content = self.content_view()  # [n_nodes, d]
+        modal_nodes = torch.stack([torch.cat([self.ui_block(encoded.modal_items[m]), encoded.modal_items[m]])
+                                   for m in self.modalities], dim=1)  # [n_nodes, M, d]
+        attention = torch.softmax(self.query_common(modal_nodes).squeeze(-1), dim=1)  # [n_nodes, M]
+        common = (attention.unsqueeze(-1) * modal_nodes).sum(1)  # [n_nodes, d]
+        specific = sum(self.preference_gates[m](content) * (modal_nodes[:, index] - common)
+                       for index, m in enumerate(self.modalities))
+        side = (common + specific) / (len(self.modalities) + 1)
+        users, items = torch.split(content + side, [self.n_users, self.n_items])
+        return Fused(users, items, {"side": side, "content": content})
+
+    def contrastive_loss(self, fused: Fused, batch: BPRBatch) -> torch.Tensor:
+        """InfoNCE between the side (multimodal) and content (ID) views of batch users and items."""
+        side_users, side_items = torch.split(fused.extras["side"], [self.n_users, self.n_items])
+        content_users, content_items = torch.split(fused.extras["content"], [self.n_users, self.n_items])
+        return (info_nce(side_items.index_select(0, batch.pos_items),
+                         content_items.index_select(0, batch.pos_items), self.cl_temperature)
+                + info_nce(side_users.index_select(0, batch.users),
+                           content_users.index_select(0, batch.users), self.cl_temperature))
+
+    def loss(self, fused: Fused, batch: BPRBatch) -> torch.Tensor:
+        users = fused.users.index_select(0, batch.users)
+        pos = fused.items.index_select(0, batch.pos_items)
+        neg = fused.items.index_select(0, batch.neg_items)
+        total = bpr_loss((users * pos).sum(-1), (users * neg).sum(-1))
+        if self.reg_weight:
+            total = total + self.reg_weight * half_squared_norm_penalty(users, pos, neg)
+        if self.cl_weight:
+            total = total + self.cl_weight * self.contrastive_loss(fused, batch)
+        return total
+
+
+__all__ = ["MGCN", "SparseOperator", "info_nce", "normalized_interactions", "weighted_knn_graph"]

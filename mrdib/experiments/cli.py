@@ -1,0 +1,192 @@
+"""Sub-commands `sweep`, `tune` and `report` (registered on import by `mrdib.cli`).
+
+Heavy imports (torch, optuna, plotly) happen inside the handlers, so `mrdib --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from typing import Any
+
+from mrdib.cli import Handler, command, default_artifacts
+from mrdib.errors import MrdibError
+
+
+def _invocation(name: str, args: argparse.Namespace, positional: tuple[str, ...] = (),
+                options: tuple[str, ...] = ()) -> str:
+    """The command line that reproduces this call (rebuilt from the parsed arguments, so it is the
+    same whether the command came from a shell or from `main([...])`)."""
+    words = ["python", "-m", "mrdib", name, *(str(getattr(args, p)) for p in positional)]
+    for option in options:
+        value = getattr(args, option)
+        if value is None or value is False:
+            continue
+        flag = "--" + option.replace("_", "-")
+        for item in value if isinstance(value, list) else [value]:
+            words += [flag] if item is True else [flag, str(item)]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+@command("sweep", "run (or resume) a sweep: data sets x backbones x alphas x ablations x seeds")
+def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
+    parser.add_argument("config", help="sweep YAML (see configs/sweeps/)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
+    parser.add_argument("--artifacts", help="artifacts folder (default: the config's, else artifacts/)")
+    parser.add_argument("--threads", type=int, help="torch threads per worker (default: cores // workers)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan's size and exit")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    def handle(args: argparse.Namespace) -> int:
+        from mrdib.experiments.plan import first_stage, read_sweep_config, second_stage_size
+        from mrdib.experiments.sweep import run_sweep, run_state
+
+        sweep = read_sweep_config(args.config)
+        artifacts = args.artifacts or sweep.artifacts or default_artifacts()
+        if args.dry_run:
+            from pathlib import Path
+
+            for dataset in sweep.datasets:
+                for backbone in sweep.backbones:
+                    points = first_stage(sweep, artifacts, dataset, backbone)
+                    done = sum(run_state(Path(artifacts) / "runs" / p.run_id) == "done" for p in points)
+                    print(f"{dataset} / {backbone}: stage 1 {len(points)} runs ({done} done), "
+                          f"stage 2 up to {second_stage_size(sweep, dataset, backbone)} runs")
+            return 0
+        result = run_sweep(sweep, artifacts, workers=args.workers, progress=False if args.quiet else None,
+                           command=_invocation("sweep", args, ("config",), ("workers", "threads", "artifacts")),
+                           config_path=args.config, threads=args.threads)
+        counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items())) or "nothing to do"
+        print(f"sweep {sweep.name}: {counts}; plan: {result.plan_path}")
+        for key, chosen in result.selections.items():
+            if chosen.get("alphas") is not None:
+                print(f"  {key}: alphas {chosen['alphas']} chosen on valid {chosen.get('metric')}")
+            else:
+                print(f"  {key}: no alphas chosen ({chosen.get('reason')})")
+        for failure in result.failed:
+            print(f"  failed: {failure['run_id']}: {failure['error']}", file=sys.stderr)
+        if result.interrupted:
+            print("mrdib: sweep interrupted; rerun the same command to resume", file=sys.stderr)
+            return 130
+        if result.counts.get("busy"):
+            print(f"  {result.counts['busy']} runs are being trained by another process; rerun later to finish",
+                  file=sys.stderr)
+        return 0 if result.complete else 1
+
+    return handle
+
+
+def _run_values(args: argparse.Namespace) -> dict[str, Any]:
+    """Fixed run settings of every trial, from --config and the command line."""
+    from mrdib.config import read_config_file
+
+    values: dict[str, Any] = read_config_file(args.config) if args.config else {}
+    for key in ("data", "backbone", "artifacts", "run_id"):
+        values.pop(key, None)
+    train = {k: getattr(args, k) for k in ("epochs", "patience", "batch_size", "embedding_size", "learning_rate",
+                                           "num_threads") if getattr(args, k) is not None}
+    if train:
+        values["train"] = {**values.get("train", {}), **train}
+    params = {}
+    for item in args.param or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise MrdibError(f"--param expects KEY=VALUE, got '{item}'")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key] = raw
+    if params:
+        values["backbone_params"] = {**values.get("backbone_params", {}), **params}
+    return values
+
+
+@command("tune", "tune the three alphas with Optuna (TPE, per-epoch pruning) on validation Recall@5")
+def _tune_command(parser: argparse.ArgumentParser) -> Handler:
+    parser.add_argument("--data", default="synthetic", help="'synthetic' or an MMRec-layout folder")
+    parser.add_argument("--backbone", default="vbpr")
+    parser.add_argument("--config", help="run config file (YAML/JSON) with fixed settings for every trial")
+    parser.add_argument("--trials", type=int, help="study-wide trial budget (default 30 unless --minutes)")
+    parser.add_argument("--minutes", type=float, help="this worker's wall-clock budget")
+    parser.add_argument("--study", help="study name (default <data>-<backbone>)")
+    parser.add_argument("--storage", help="Optuna database URL (default sqlite in <artifacts>/studies/)")
+    parser.add_argument("--seed", type=int, default=0, help="training seed of every trial")
+    parser.add_argument("--sampler-seed", dest="sampler_seed", type=int, help="TPE seed (one per worker)")
+    parser.add_argument("--low", type=float, default=1e-4, help="smallest alpha (log-uniform)")
+    parser.add_argument("--high", type=float, default=0.05, help="largest alpha")
+    parser.add_argument("--startup-trials", dest="startup_trials", type=int, default=10,
+                        help="random trials before TPE")
+    parser.add_argument("--no-prune", dest="prune", action="store_false", help="never stop a trial early")
+    parser.add_argument("--prune-percentile", dest="prune_percentile", type=float, default=25.0,
+                        help="prune trials in this bottom percentile of earlier trials (default 25)")
+    parser.add_argument("--prune-warmup", dest="prune_warmup_epochs", type=int, default=5,
+                        help="epochs every trial runs before it can be pruned (default 5)")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--patience", type=int)
+    parser.add_argument("--batch-size", dest="batch_size", type=int)
+    parser.add_argument("--embedding-size", dest="embedding_size", type=int)
+    parser.add_argument("--lr", dest="learning_rate", type=float)
+    parser.add_argument("--threads", dest="num_threads", type=int, help="torch threads per trial")
+    parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="backbone parameter, repeatable")
+    parser.add_argument("--match-sweep", dest="match_sweep", metavar="NAME",
+                        help="also report how many trials it took to match this sweep's best grid point")
+    parser.add_argument("--artifacts")
+    parser.add_argument("--quiet", action="store_true")
+
+    def handle(args: argparse.Namespace) -> int:
+        from mrdib.experiments.tune import TuneConfig, compare_with_sweep, open_study, run_tuning
+
+        trials = args.trials if args.trials is not None or args.minutes is not None else 30
+        cfg = TuneConfig(data=args.data, backbone=args.backbone, study=args.study, storage=args.storage,
+                         trials=trials, minutes=args.minutes, low=args.low, high=args.high, seed=args.seed,
+                         sampler_seed=args.sampler_seed, startup_trials=args.startup_trials, prune=args.prune,
+                         prune_percentile=args.prune_percentile, prune_warmup_epochs=args.prune_warmup_epochs,
+                         run_values=_run_values(args), artifacts=args.artifacts or default_artifacts())
+        summary = run_tuning(cfg, progress=not args.quiet)
+        print(f"study {summary['study']} ({summary['storage']}): trials {summary['trials']}")
+        best = summary["best"]
+        if best:
+            alphas = best["alphas"]
+            print(f"best valid {summary['metric']} {best['valid']:.4f} at trial {best['trial']}: "
+                  + ", ".join(f"{k}={v:.3g}" for k, v in alphas.items()) + f" (run {best['run_id']})")
+            print("train it on more seeds: python -m mrdib train --data {} --backbone {} --mrdib {} --seed 1".format(
+                shlex.quote(cfg.data), cfg.backbone, " ".join(f"--{k} {v:.4g}" for k, v in alphas.items())))
+        if args.match_sweep:
+            match = compare_with_sweep(open_study(cfg), cfg, cfg.artifacts, args.match_sweep)
+            tuner_best = match["tuner_best_valid"]
+            print(f"grid ({match['grid_points']} points, {match['grid_epochs']} epochs): best valid "
+                  f"{match['grid_best_valid']:.4f} at {match['grid_best_alphas']}; tuner ({match['tuner_trials']} "
+                  f"trials, {match['tuner_epochs']} epochs): best {'n/a' if tuner_best is None else f'{tuner_best:.4f}'}")
+            print(f"trials to match the grid's best: {match['trials_to_match'] or 'not reached'} "
+                  f"({match['epochs_to_match'] or '-'} epochs); to come within {match['tolerance']:.0%}: "
+                  f"{match['trials_to_near_match'] or 'not reached'} ({match['epochs_to_near_match'] or '-'} epochs)")
+        return 0
+
+    return handle
+
+
+@command("report", "paper-style tables (Markdown, CSV, LaTeX) and figures from the run folders")
+def _report_command(parser: argparse.ArgumentParser) -> Handler:
+    parser.add_argument("--sweep", action="append", metavar="NAME",
+                        help="only the runs of this sweep (repeatable); default: every finished run")
+    parser.add_argument("--artifacts")
+    parser.add_argument("--out", default="report", help="output folder (e.g. docs/)")
+    parser.add_argument("--name", default="results.md", help="Markdown file name (default results.md)")
+    parser.add_argument("--title", default="Results: MRdIB reproduction")
+    parser.add_argument("--metric", default="recall@5", help="validation metric that selects (default recall@5)")
+    parser.add_argument("--no-png", dest="png", action="store_false", help="skip the PNG figures")
+
+    def handle(args: argparse.Namespace) -> int:
+        from mrdib.experiments.render import write_report
+        from mrdib.experiments.report import build_report
+
+        report = build_report(args.artifacts or default_artifacts(), args.sweep or (), args.metric)
+        command_line = _invocation("report", args, (), ("sweep", "artifacts", "out", "metric"))
+        files = write_report(report, args.out, args.title, args.name, command_line, png=args.png)
+        print(f"{len(files)} files in {args.out} (from {report.n_runs} runs): "
+              + ", ".join(p.name for p in files))
+        return 0
+
+    return handle

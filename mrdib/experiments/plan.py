@@ -1,0 +1,353 @@
+"""Sweep configs and the points they expand to.
+
+A sweep names data sets x backbones x {baseline, +MRdIB} x an alpha grid x ablations x seeds.
+It runs in two stages per (data set, backbone): first the baselines and the alpha grid (on the
+selection seeds), then, once validation has chosen the alphas, the chosen alphas on the
+remaining seeds and the ablations at the chosen alphas. Every point carries a deterministic
+run id (a hash of its resolved config), so a rerun finds exactly the runs it already has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Iterable
+
+from mrdib.config import RunConfig, read_config_file, resolve_config
+from mrdib.errors import ConfigError
+
+# The paper's grid for each alpha ("Influence of Hyperparameters").
+PAPER_ALPHA_GRID: tuple[float, ...] = (0.0001, 0.001, 0.005, 0.01, 0.05)
+ALPHA_NAMES: tuple[str, str, str] = ("a1", "a2", "a3")
+# The paper's Table 2 variants (names as in its CSV): which alphas are switched off.
+ABLATIONS: dict[str, tuple[str, ...]] = {
+    "no_kl_a1": ("a1",),
+    "no_mine_a2": ("a2",),
+    "no_unique_a3": ("a3",),
+    "kl_only": ("a2", "a3"),
+}
+ABLATION_ALIASES: dict[str, str] = {"a1=0": "no_kl_a1", "a2=0": "no_mine_a2", "a3=0": "no_unique_a3",
+                                    "a2=a3=0": "kl_only", "a3=a2=0": "kl_only"}
+GRID_MODES = ("full", "one_at_a_time", "points")
+VARIANTS = ("baseline", "mrdib")
+# Settings that change how fast a run goes but not what it computes: left out of the run id.
+_EXECUTION_ONLY = {"artifacts", "run_id"}
+_EXECUTION_ONLY_TRAIN = {"num_threads"}
+
+Alphas = tuple[float, float, float]
+
+
+def canonical_ablation(name: str) -> str:
+    """`a2=a3=0` and `kl_only` name the same variant; returns the paper's name."""
+    key = str(name).replace(" ", "")
+    key = ABLATION_ALIASES.get(key, key)
+    if key not in ABLATIONS:
+        raise ConfigError(f"unknown ablation '{name}' (known: {', '.join(list(ABLATIONS) + list(ABLATION_ALIASES))})")
+    return key
+
+
+def variant_of(mrdib: dict[str, Any]) -> str:
+    """'baseline', 'full' (every alpha on), an ablation name, or 'other' for a run's mrdib settings."""
+    if not mrdib.get("enabled", False):
+        return "baseline"
+    off = tuple(name for name in ALPHA_NAMES if float(mrdib.get(name, 0.0)) == 0.0)
+    if not off:
+        return "full"
+    for ablation, switched_off in ABLATIONS.items():
+        if off == switched_off:
+            return ablation
+    return "other"
+
+
+def alphas_of(mrdib: dict[str, Any]) -> Alphas:
+    return tuple(float(mrdib.get(name, 0.0)) for name in ALPHA_NAMES)  # type: ignore[return-value]
+
+
+def ablate(alphas: Alphas, ablation: str) -> Alphas:
+    off = ABLATIONS[canonical_ablation(ablation)]
+    return tuple(0.0 if name in off else value for name, value in zip(ALPHA_NAMES, alphas))  # type: ignore
+
+
+@dataclass
+class AlphaGrid:
+    """Which alpha triples stage one tries.
+
+    `full`: every combination of the three lists (the paper's 5^3 grid by default);
+    `one_at_a_time`: `base`, then each alpha over its list with the other two at `base`
+    (the paper's sensitivity curves; 13 points with the default lists);
+    `points`: exactly the triples in `points`.
+    """
+
+    mode: str = "full"
+    a1: list[float] = field(default_factory=lambda: list(PAPER_ALPHA_GRID))
+    a2: list[float] = field(default_factory=lambda: list(PAPER_ALPHA_GRID))
+    a3: list[float] = field(default_factory=lambda: list(PAPER_ALPHA_GRID))
+    base: list[float] = field(default_factory=lambda: [0.001, 0.01, 0.01])
+    points: list[list[float]] = field(default_factory=list)
+
+    def triples(self) -> list[Alphas]:
+        if self.mode == "full":
+            combos = itertools.product(self.a1, self.a2, self.a3)
+        elif self.mode == "one_at_a_time":
+            base = tuple(self.base)
+            combos = [base]
+            for position, values in enumerate((self.a1, self.a2, self.a3)):
+                for value in values:
+                    triple = list(base)
+                    triple[position] = value
+                    combos.append(tuple(triple))
+        else:
+            combos = [tuple(point) for point in self.points]
+        unique: dict[Alphas, None] = {}
+        for combo in combos:
+            unique[tuple(float(v) for v in combo)] = None  # type: ignore[index]
+        return list(unique)
+
+
+@dataclass
+class SweepConfig:
+    """A sweep as written in configs/sweeps/*.yaml; unset fields take the paper's defaults."""
+
+    name: str = "sweep"
+    datasets: list[str] = field(default_factory=lambda: ["synthetic"])
+    backbones: list[str] = field(default_factory=lambda: ["vbpr"])
+    variants: list[str] = field(default_factory=lambda: list(VARIANTS))
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    selection_seeds: list[int] | None = None  # seeds the grid runs on; None: all seeds
+    alphas: AlphaGrid = field(default_factory=AlphaGrid)
+    ablations: list[str] = field(default_factory=lambda: list(ABLATIONS))
+    ablation_backbones: list[str] | None = None  # None: every backbone
+    ablation_datasets: list[str] | None = None  # None: every data set
+    metric: str = "recall@5"  # validation metric that selects the alphas
+    train: dict[str, Any] = field(default_factory=dict)  # fixed overrides: epochs, patience, batch_size...
+    mrdib: dict[str, Any] = field(default_factory=dict)  # e.g. critic_lr; alphas come from the grid
+    backbone_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per backbone name
+    artifacts: str | None = None
+    notes: str = ""  # copied verbatim into the report
+
+    @property
+    def grid_seeds(self) -> list[int]:
+        return list(self.selection_seeds) if self.selection_seeds else list(self.seeds)
+
+    def runs_ablations(self, dataset: str, backbone: str) -> bool:
+        return ("mrdib" in self.variants and bool(self.ablations)
+                and (self.ablation_backbones is None or backbone in self.ablation_backbones)
+                and (self.ablation_datasets is None or dataset in self.ablation_datasets))
+
+
+def _check_keys(where: str, raw: dict[str, Any], allowed: Iterable[str]) -> None:
+    allowed = list(allowed)
+    unknown = [key for key in raw if key not in allowed]
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting '{unknown[0]}' (known: {', '.join(allowed)})")
+
+
+def _float_list(where: str, values: Any) -> list[float]:
+    if not isinstance(values, list) or not values:
+        raise ConfigError(f"{where}: expected a non-empty list of numbers")
+    try:
+        return [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: expected numbers, got {values!r}")
+
+
+def sweep_config_from_dict(raw: dict[str, Any], where: str = "sweep config") -> SweepConfig:
+    """Validate and build a SweepConfig; every problem is one ConfigError naming `where`."""
+    _check_keys(where, raw, [f.name for f in fields(SweepConfig)])
+    values = dict(raw)
+    grid_raw = values.pop("alphas", None) or {}
+    if not isinstance(grid_raw, dict):
+        raise ConfigError(f"{where}: 'alphas' must be a mapping (mode, a1, a2, a3, base, points)")
+    _check_keys(f"{where}: alphas", grid_raw, [f.name for f in fields(AlphaGrid)])
+    grid = AlphaGrid(**{k: v for k, v in grid_raw.items() if k == "mode"})
+    if grid.mode not in GRID_MODES:
+        raise ConfigError(f"{where}: alphas.mode '{grid.mode}' is not one of {', '.join(GRID_MODES)}")
+    for name in ("a1", "a2", "a3"):
+        if name in grid_raw:
+            setattr(grid, name, _float_list(f"{where}: alphas.{name}", grid_raw[name]))
+    if "base" in grid_raw:
+        grid.base = _float_list(f"{where}: alphas.base", grid_raw["base"])
+        if len(grid.base) != 3:
+            raise ConfigError(f"{where}: alphas.base needs three values [a1, a2, a3]")
+    if "points" in grid_raw:
+        grid.points = [_float_list(f"{where}: alphas.points", p) for p in grid_raw["points"] or []]
+        if any(len(p) != 3 for p in grid.points):
+            raise ConfigError(f"{where}: every alphas.points entry needs three values [a1, a2, a3]")
+    if grid.mode == "points" and not grid.points:
+        raise ConfigError(f"{where}: alphas.mode is 'points' but alphas.points is empty")
+    if any(v < 0 for triple in grid.triples() for v in triple):
+        raise ConfigError(f"{where}: alphas must be >= 0")
+    cfg = SweepConfig(alphas=grid)
+    for key, value in values.items():
+        if key in ("datasets", "backbones", "variants", "ablations", "ablation_backbones", "ablation_datasets"):
+            if value is not None and not isinstance(value, list):
+                value = [value]
+            value = None if value is None else [str(v) for v in value]
+        elif key in ("seeds", "selection_seeds"):
+            if value is not None and not isinstance(value, list):
+                value = [value]
+            try:
+                value = None if value is None else [int(v) for v in value]
+            except (TypeError, ValueError):
+                raise ConfigError(f"{where}: '{key}' must be a list of integers")
+        elif key in ("train", "mrdib", "backbone_params"):
+            if not isinstance(value or {}, dict):
+                raise ConfigError(f"{where}: '{key}' must be a mapping")
+            value = dict(value or {})
+        elif key in ("name", "metric", "notes", "artifacts") and value is not None:
+            value = str(value)
+        setattr(cfg, key, value)
+    _validate(cfg, where)
+    return cfg
+
+
+def _validate(cfg: SweepConfig, where: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", cfg.name):
+        raise ConfigError(f"{where}: name '{cfg.name}' may hold only letters, digits, '_', '.' and '-'")
+    for key in ("datasets", "backbones", "variants", "seeds"):
+        if not getattr(cfg, key):
+            raise ConfigError(f"{where}: '{key}' is empty")
+    for variant in cfg.variants:
+        if variant not in VARIANTS:
+            raise ConfigError(f"{where}: variant '{variant}' is not one of {', '.join(VARIANTS)}")
+    try:
+        cfg.ablations = list(dict.fromkeys(canonical_ablation(a) for a in cfg.ablations))
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}")
+    reserved = {"enabled", "a1", "a2", "a3"} & set(cfg.mrdib)
+    if reserved:
+        raise ConfigError(f"{where}: mrdib.{sorted(reserved)[0]} is set by the sweep itself; "
+                          "put alphas under 'alphas' and switch MRdIB with 'variants'")
+    for key in ("seed", "stop_metric"):
+        if key in cfg.train:
+            raise ConfigError(f"{where}: train.{key} is set by the sweep itself (use 'seeds' / 'metric')")
+    unknown = [name for name in cfg.backbone_params if name not in cfg.backbones]
+    if unknown:
+        raise ConfigError(f"{where}: backbone_params is keyed by backbone name; '{unknown[0]}' is not in "
+                          f"backbones ({', '.join(cfg.backbones)})")
+    for key in ("ablation_backbones", "ablation_datasets"):
+        subset = getattr(cfg, key)
+        pool = cfg.backbones if key == "ablation_backbones" else cfg.datasets
+        missing = [name for name in subset or [] if name not in pool]
+        if missing:
+            raise ConfigError(f"{where}: {key} names '{missing[0]}', which the sweep does not run")
+    if cfg.selection_seeds and not set(cfg.selection_seeds) <= set(cfg.seeds):
+        raise ConfigError(f"{where}: selection_seeds must be a subset of seeds")
+
+
+def read_sweep_config(path: str | Path) -> SweepConfig:
+    """Read a sweep YAML; its name defaults to the file's stem."""
+    path = Path(path)
+    raw = read_config_file(path)
+    raw.setdefault("name", path.stem)
+    return sweep_config_from_dict(raw, str(path))
+
+
+# -- points -------------------------------------------------------------------------------------
+
+@dataclass
+class SweepPoint:
+    """One run of a sweep: what it is (for people) and its resolved config (for the runner)."""
+
+    run_id: str
+    stage: str  # "baseline" | "grid" | "final" | "ablation"
+    dataset: str
+    backbone: str
+    variant: str  # "baseline" | "full" | ablation name
+    seed: int
+    alphas: Alphas | None
+    config: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "stage": self.stage, "dataset": self.dataset, "backbone": self.backbone,
+                "variant": self.variant, "seed": self.seed,
+                "alphas": list(self.alphas) if self.alphas is not None else None}
+
+
+def dataset_label(spec: str) -> str:
+    """A short, file-name-safe name for a data spec ('synthetic' or a folder's name)."""
+    name = Path(str(spec).rstrip("/")).name or "data"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def identity_dict(config: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a resolved config that decide what a run computes (no paths, no thread counts)."""
+    identity = {k: v for k, v in config.items() if k not in _EXECUTION_ONLY}
+    identity["train"] = {k: v for k, v in config["train"].items() if k not in _EXECUTION_ONLY_TRAIN}
+    if not config["mrdib"].get("enabled", False):
+        identity["mrdib"] = {"enabled": False}  # alphas of a baseline are never used
+    return identity
+
+
+def config_hash(config: dict[str, Any], length: int = 10) -> str:
+    text = json.dumps(identity_dict(config), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:length]
+
+
+def point_run_id(cfg: RunConfig, variant: str) -> str:
+    short = {"baseline": "base", "full": "mrdib"}.get(variant, variant)
+    return f"{dataset_label(cfg.data)}-{cfg.backbone}-{short}-s{cfg.train.seed}-{config_hash(cfg.to_dict())}"
+
+
+def make_point(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str, stage: str, seed: int,
+               alphas: Alphas | None) -> SweepPoint:
+    """Resolve one point's RunConfig the way `mrdib train` would (backbone defaults < sweep values)."""
+    mrdib: dict[str, Any] = dict(sweep.mrdib)
+    if alphas is None:
+        mrdib["enabled"] = False
+    else:
+        mrdib.update({"enabled": True, **dict(zip(ALPHA_NAMES, alphas))})
+    values = {
+        "data": dataset, "backbone": backbone, "artifacts": artifacts,
+        "train": {**sweep.train, "seed": seed, "stop_metric": sweep.metric},
+        "mrdib": mrdib,
+        "backbone_params": dict(sweep.backbone_params.get(backbone, {})),
+    }
+    cfg = resolve_config(backbone, {}, values)
+    variant = variant_of(cfg.to_dict()["mrdib"])
+    cfg.run_id = point_run_id(cfg, variant)
+    return SweepPoint(cfg.run_id, stage, dataset, backbone, variant, seed, alphas, cfg.to_dict())
+
+
+def first_stage(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str) -> list[SweepPoint]:
+    """Baselines on every seed and the alpha grid on the selection seeds."""
+    points = []
+    if "baseline" in sweep.variants:
+        points += [make_point(sweep, artifacts, dataset, backbone, "baseline", seed, None) for seed in sweep.seeds]
+    if "mrdib" in sweep.variants:
+        points += [make_point(sweep, artifacts, dataset, backbone, "grid", seed, alphas)
+                   for alphas in sweep.alphas.triples() for seed in sweep.grid_seeds]
+    return _unique(points)
+
+
+def second_stage(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str,
+                 chosen: Alphas) -> list[SweepPoint]:
+    """The chosen alphas on the seeds the grid skipped, and the ablations at the chosen alphas."""
+    if "mrdib" not in sweep.variants:
+        return []
+    points = [make_point(sweep, artifacts, dataset, backbone, "final", seed, chosen)
+              for seed in sweep.seeds if seed not in sweep.grid_seeds]
+    if sweep.runs_ablations(dataset, backbone):
+        points += [make_point(sweep, artifacts, dataset, backbone, "ablation", seed, ablate(chosen, ablation))
+                   for ablation in sweep.ablations for seed in sweep.seeds]
+    return _unique(points)
+
+
+def second_stage_size(sweep: SweepConfig, dataset: str, backbone: str) -> int:
+    """How many runs stage two will add (an upper bound, for the progress bar's total)."""
+    if "mrdib" not in sweep.variants:
+        return 0
+    extra_seeds = len([s for s in sweep.seeds if s not in sweep.grid_seeds])
+    ablations = len(sweep.ablations) * len(sweep.seeds) if sweep.runs_ablations(dataset, backbone) else 0
+    return extra_seeds + ablations
+
+
+def _unique(points: list[SweepPoint]) -> list[SweepPoint]:
+    seen: dict[str, SweepPoint] = {}
+    for point in points:
+        seen.setdefault(point.run_id, point)
+    return list(seen.values())

@@ -1,0 +1,315 @@
+"""Turns a `Report` into files: Markdown (a docs/results.md-style document with the exact
+commands), CSV (tidy, one number per cell) and LaTeX tables, and PNG figures when kaleido
+can render them (skipped with a note otherwise)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from mrdib.experiments.report import (TABLE_METRICS, VARIANT_LABELS, VARIANT_ORDER, Report, improvement_plot,
+                                      sensitivity_plot)
+from mrdib.experiments.stats import MeanStd
+from mrdib.io import atomic_write_bytes
+
+METRIC_LABELS = {"recall": "R", "precision": "P", "map": "MAP", "ndcg": "NDCG"}
+SIGNIFICANCE = 0.05
+
+
+def metric_label(metric: str) -> str:
+    name, _, k = metric.partition("@")
+    return f"{METRIC_LABELS.get(name, name)}@{k}" if k else metric
+
+
+def _cell(mean: float, std: float, n: int, digits: int = 4) -> str:
+    return MeanStd(mean, std, int(n)).format(digits)
+
+
+def _pct(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:+.1f}%"
+
+
+def _p(value: float, n: int) -> str:
+    if not math.isfinite(value):
+        return f"n/a (n={n})"
+    return f"{value:.3f} (n={n})" if value >= 0.001 else f"{value:.0e} (n={n})"
+
+
+# -- display frames (strings), one per table ----------------------------------------------------
+
+def table1_display(frame: pd.DataFrame, dataset: str, metrics: Sequence[str] = TABLE_METRICS) -> pd.DataFrame:
+    """The paper's layout for one data set: per backbone a baseline row, a +MRdIB row, an improvement row."""
+    rows = []
+    part = frame[frame.dataset == dataset]
+    for backbone in part.backbone.drop_duplicates():
+        mine = part[part.backbone == backbone].set_index("metric")
+        present = [m for m in metrics if m in mine.index]
+        alphas = mine.iloc[0]["alphas"]
+        rows.append({"model": backbone, **{metric_label(m): _cell(mine.at[m, "baseline_mean"], mine.at[m, "baseline_std"],
+                                                               mine.at[m, "baseline_n"]) for m in present}})
+        rows.append({"model": f"{backbone}+MRdIB ({alphas})" if alphas else f"{backbone}+MRdIB",
+                     **{metric_label(m): _cell(mine.at[m, "mrdib_mean"], mine.at[m, "mrdib_std"],
+                                               mine.at[m, "mrdib_n"]) for m in present}})
+        rows.append({"model": "improvement, p", **{
+            metric_label(m): f"{_pct(mine.at[m, 'improvement_pct'])}, p={_p(mine.at[m, 'p_value'], mine.at[m, 'n_pairs'])}"
+            for m in present}})
+        if any(math.isfinite(mine.at[m, "paper_improvement_pct"]) for m in present):
+            rows.append({"model": "paper's improvement", **{
+                metric_label(m): _pct(mine.at[m, "paper_improvement_pct"]) for m in present}})
+    return pd.DataFrame(rows)
+
+
+def table2_display(frame: pd.DataFrame, dataset: str, backbone: str,
+                   metrics: Sequence[str] = TABLE_METRICS) -> pd.DataFrame:
+    part = frame[(frame.dataset == dataset) & (frame.backbone == backbone)]
+    rows = []
+    for variant in VARIANT_ORDER:
+        mine = part[part.variant == variant].set_index("metric")
+        if mine.empty:
+            continue
+        label = VARIANT_LABELS[variant]
+        if variant != "baseline" and mine.iloc[0]["alphas"]:
+            label += f" [{mine.iloc[0]['alphas']}]" + ("" if mine.iloc[0]["at_chosen_alphas"] else " *")
+        row = {"variant": label}
+        for metric in metrics:
+            if metric in mine.index:
+                row[metric_label(metric)] = _cell(mine.at[metric, "mean"], mine.at[metric, "std"], mine.at[metric, "n"])
+        first = metrics[0]
+        if first in mine.index and variant != "full":
+            row[f"{metric_label(first)} vs full"] = (f"{_pct(mine.at[first, 'vs_full_pct'])}, "
+                                                     f"p={_p(mine.at[first, 'p_vs_full'], mine.at[first, 'n'])}")
+        elif variant == "full":
+            row[f"{metric_label(first)} vs full"] = ""
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table3_display(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "data set": row.dataset, "backbone": row.backbone,
+        "baseline s/epoch": _cell(row.baseline_seconds, row.baseline_std, row.baseline_n, 2),
+        "+MRdIB s/epoch": _cell(row.mrdib_seconds, row.mrdib_std, row.mrdib_n, 2),
+        "overhead": _pct(row.overhead_pct),
+        "mean epochs run": "n/a" if not math.isfinite(row.mean_epochs_run) else f"{row.mean_epochs_run:.1f}",
+    } for row in frame.itertuples()])
+
+
+# -- Markdown and LaTeX ---------------------------------------------------------------------------
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "_(no rows)_\n"
+    columns = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join("" if v is None or (isinstance(v, float) and math.isnan(v))
+                                       else str(v).replace("|", "\\|") for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def latex_table(frame: pd.DataFrame, caption: str = "", label: str = "") -> str:
+    """A booktabs table (needs \\usepackage{booktabs}) through the dashboard's exporter, `mrdib.tables.to_latex`."""
+    from mrdib.tables import to_latex
+
+    return to_latex(frame.reset_index(drop=True), caption=caption, label=label)
+
+
+# -- figures -------------------------------------------------------------------------------------
+
+def write_pngs(figures: dict[str, Any], out_dir: Path) -> tuple[list[Path], str | None]:
+    """Render figures to PNG with kaleido in one batch; returns (files, why skipped or None)."""
+    if not figures:
+        return [], None
+    try:
+        import plotly.io as pio
+
+        paths = [out_dir / f"{name}.png" for name in figures]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        widths = [figure.layout.width or 1000 for figure in figures.values()]
+        heights = [figure.layout.height or 450 for figure in figures.values()]
+        if hasattr(pio, "write_images"):  # kaleido 1.x: one browser for the whole batch
+            pio.write_images(list(figures.values()), paths, width=widths, height=heights, scale=2)
+        else:
+            for figure, path, width, height in zip(figures.values(), paths, widths, heights):
+                figure.write_image(path, width=width, height=height, scale=2)
+        return paths, None
+    except Exception as exc:  # kaleido missing, no browser for kaleido 1.x, sandbox limits...
+        reason = f"PNG export skipped ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        warnings.warn(reason, stacklevel=2)
+        return [], reason
+
+
+def report_figures(report: Report) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    if not report.table1.empty and report.table1["improvement_pct"].notna().any():
+        figures["improvement"] = improvement_plot(report.table1, report.metric)
+    frame = report.sensitivity
+    for dataset, backbone in frame[["dataset", "backbone"]].drop_duplicates().itertuples(index=False):
+        figures[f"sensitivity_{dataset}_{backbone}"] = sensitivity_plot(frame, dataset, backbone, report.metric)
+    return figures
+
+
+# -- the document --------------------------------------------------------------------------------
+
+def _commands_section(report: Report, report_command: str | None) -> list[str]:
+    lines = ["## How these numbers were made", "", "```bash"]
+    seen = set()
+    for plan in (report.sweep_plan or {}).get("plans", []):
+        for call in plan.get("history", []):
+            command = call.get("command")
+            if command and command not in seen:
+                seen.add(command)
+                lines.append(command)
+    if report_command:
+        lines.append(report_command)
+    lines += ["```", ""]
+    return lines
+
+
+def _describe_grid(grid: dict[str, Any]) -> str:
+    mode = grid.get("mode")
+    if mode == "points":
+        return f"alpha points {grid.get('points')}"
+    lists = f"a1 {grid.get('a1')}, a2 {grid.get('a2')}, a3 {grid.get('a3')}"
+    if mode == "one_at_a_time":
+        return f"alphas varied one at a time around {grid.get('base')} over {lists}"
+    return f"full alpha grid over {lists}"
+
+
+def _setup_section(report: Report) -> list[str]:
+    lines = ["## Setup", ""]
+    for plan in (report.sweep_plan or {}).get("plans", []):
+        config = plan.get("config", {})
+        grid = config.get("alphas", {})
+        seeds = config.get("seeds", [])
+        grid_seeds = config.get("selection_seeds") or seeds
+        lines += [
+            f"- Sweep `{plan.get('name')}` ({plan.get('config_path') or 'config in the plan file'}): data "
+            f"{', '.join(config.get('datasets', []))}; backbones {', '.join(config.get('backbones', []))}; "
+            f"seeds {seeds}; {_describe_grid(grid)}, run on seeds {grid_seeds}; fixed settings "
+            f"{config.get('train') or 'backbone defaults'}.",
+        ]
+        history = plan.get("history", [])
+        if history:
+            lines.append(f"- Wall clock of the sweep calls: " + "; ".join(
+                f"{h.get('started')} to {h.get('finished')} ({h.get('workers')} "
+                f"worker{'s' if h.get('workers') != 1 else ''})" for h in history) + ".")
+        if config.get("notes"):
+            lines += ["", config["notes"].strip()]
+    budget = report.budget
+    lines += [
+        f"- Selection: per backbone and data set, the +MRdIB alphas (and, if several, the baseline "
+        f"configuration) are the ones with the best mean **validation** {report.metric}, compared on the seeds "
+        "every candidate shares; the tables show the chosen configuration's **test** metrics. Test never "
+        "chooses anything (MMRec reports the best test score instead).",
+        "- Every cell is the mean ± sample std over seeds; p is a two-sided paired t-test "
+        "(scipy.stats.ttest_rel) over the seeds both sides share, n = number of pairs (n/a below 2). With three "
+        "seeds the test has little power: read p < 0.05 as suggestive, not conclusive.",
+        f"- Budget: {int(budget.get('runs', 0))} runs, {int(budget.get('epochs', 0))} epochs, "
+        f"{budget.get('seconds', 0.0) / 3600:.2f} hours of training and evaluation (summed over runs, from the run "
+        "folders).", ""]
+    return lines
+
+
+def _summary_lines(report: Report) -> list[str]:
+    frame = report.table1[report.table1.metric == report.metric]
+    if frame.empty:
+        return []
+    improvements = frame.improvement_pct.dropna()
+    reported = frame.paper_improvement_pct.dropna()
+    paper = (f" On the {len(reported)} of these pairs the paper has, it reports {reported.mean():+.1f}% on average."
+             if len(reported) else "")
+    lines = [f"Average improvement in test {metric_label(report.metric)} over {len(improvements)} backbone/data "
+             f"pairs: **{improvements.mean():+.1f}%** (median {improvements.median():+.1f}%). "
+             f"The paper reports about +8% in Recall@5 on average over its pairs.{paper}", ""]
+    worse = frame[frame.improvement_pct <= 0]
+    unclear = frame[(frame.improvement_pct > 0) & ~(frame.p_value < SIGNIFICANCE)]
+    if len(worse):
+        lines.append("+MRdIB did **not** help (test " + metric_label(report.metric) + " not above the baseline): "
+                     + ", ".join(f"{r.backbone} on {r.dataset} ({_pct(r.improvement_pct)})" for r in worse.itertuples())
+                     + ".")
+    if len(unclear):
+        lines.append("Improvements not significant at p < 0.05: " + ", ".join(
+            f"{r.backbone} on {r.dataset} ({_pct(r.improvement_pct)}, p={_p(r.p_value, r.n_pairs)})"
+            for r in unclear.itertuples()) + ".")
+    if not len(worse) and not len(unclear):
+        lines.append("+MRdIB improved every pair, each with p < 0.05.")
+    return lines + [""]
+
+
+def render_markdown(report: Report, title: str = "Results", report_command: str | None = None,
+                    figure_files: Sequence[Path] = (), figures_note: str | None = None,
+                    out_dir: Path | None = None) -> str:
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    lines = [f"# {title}", "",
+             f"Generated {stamp} by `mrdib report` from {report.n_runs} finished runs. Tables: CSV and LaTeX beside "
+             "this file.", ""]
+    lines += _commands_section(report, report_command)
+    lines += _setup_section(report)
+    lines += ["## Table 1: baseline vs +MRdIB (test)", ""]
+    lines += _summary_lines(report)
+    for dataset in report.table1.dataset.drop_duplicates():
+        lines += [f"### {dataset}", "", markdown_table(table1_display(report.table1, dataset))]
+    if not report.table2.empty:
+        lines += ["## Table 2: ablations (test)", "",
+                  "Each variant switches one MRdIB term off at the chosen alphas; `*` marks a variant only found at "
+                  "other alphas (chosen among its runs by validation). p: paired test against the full +MRdIB.", ""]
+        for dataset, backbone in report.table2[["dataset", "backbone"]].drop_duplicates().itertuples(index=False):
+            lines += [f"### {backbone} on {dataset}", "", markdown_table(table2_display(report.table2, dataset, backbone))]
+    if not report.table3.empty:
+        lines += ["## Table 3: seconds per training epoch", "",
+                  "Training time only (evaluation excluded), averaged over seeds, on the machine that ran the sweep; "
+                  "timings on a shared machine are noisy.", "", markdown_table(table3_display(report.table3))]
+    if figure_files or figures_note or not report.sensitivity.empty:
+        lines += ["## Figures", ""]
+        for path in figure_files:
+            shown = path.relative_to(out_dir) if out_dir and path.is_relative_to(out_dir) else path
+            lines += [f"![{path.stem}]({shown.as_posix()})", ""]
+        if figures_note:
+            lines += [f"_{figures_note}; the sensitivity data are in sensitivity.csv._", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(report: Report, out_dir: str | Path, title: str = "Results", markdown_name: str = "results.md",
+                 report_command: str | None = None, png: bool = True) -> list[Path]:
+    """Write Markdown, CSV, LaTeX (and PNG figures) into `out_dir`; returns the files written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def save(name: str, text: str) -> None:
+        path = out_dir / name
+        atomic_write_bytes(path, text.encode())
+        written.append(path)
+
+    for name, frame in (("table1", report.table1), ("table2_ablations", report.table2),
+                        ("table3_time", report.table3), ("sensitivity", report.sensitivity)):
+        save(f"{name}.csv", frame.to_csv(index=False))
+    latex = []
+    for dataset in report.table1.dataset.drop_duplicates():
+        latex.append(latex_table(table1_display(report.table1, dataset),
+                                 f"Test metrics on {dataset}: baseline vs +MRdIB (mean ± std over seeds).",
+                                 f"tab:mrdib-{dataset}"))
+    save("table1.tex", "\n".join(latex))
+    if not report.table2.empty:
+        save("table2_ablations.tex", "\n".join(
+            latex_table(table2_display(report.table2, d, b), f"Ablations of {b}+MRdIB on {d} (test).",
+                        f"tab:ablation-{d}-{b}")
+            for d, b in report.table2[["dataset", "backbone"]].drop_duplicates().itertuples(index=False)))
+    if not report.table3.empty:
+        save("table3_time.tex", latex_table(table3_display(report.table3), "Seconds per training epoch.",
+                                            "tab:time"))
+    figure_files: list[Path] = []
+    note = None
+    if png:
+        figure_files, note = write_pngs(report_figures(report), out_dir / "figures")
+        written += figure_files
+    else:
+        note = "PNG export not requested (--no-png)"
+    save(markdown_name, render_markdown(report, title, report_command, figure_files, note, out_dir))
+    return written

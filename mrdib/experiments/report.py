@@ -1,0 +1,303 @@
+"""The paper's tables and figures from run folders: Table 1 (baseline vs +MRdIB), Table 2
+(ablations), Table 3 (seconds per epoch) and the alpha sensitivity curves.
+
+Runs are read through `mrdib.runs.reader` only and grouped into configurations; per backbone
+and data set the baseline and the +MRdIB alphas are chosen by validation (see `selection`),
+and the chosen configurations' test metrics are what the tables show, as mean plus/minus std
+over seeds with a paired t-test across seeds. Tables are tidy pandas frames (one number per
+cell, for CSV); `mrdib.experiments.render` turns them into Markdown and LaTeX.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from mrdib.errors import MrdibError
+from mrdib.experiments.plan import ABLATIONS, ALPHA_NAMES
+from mrdib.experiments.selection import ConfigResults, Selection, choose, group_runs
+from mrdib.experiments.stats import improvement_percent, mean_std, paired_test
+from mrdib.runs.reader import list_runs, read_metrics
+
+TABLE_METRICS: tuple[str, ...] = ("recall@5", "precision@5", "map@5", "ndcg@5")
+VARIANT_ORDER: tuple[str, ...] = ("baseline", "full", *ABLATIONS)
+VARIANT_LABELS = {"baseline": "baseline", "full": "+MRdIB (a1, a2, a3)", "no_kl_a1": "+MRdIB (a1=0)",
+                  "no_mine_a2": "+MRdIB (a2=0)", "no_unique_a3": "+MRdIB (a3=0)",
+                  "kl_only": "+MRdIB (a2=a3=0, MIB only)"}
+
+
+@dataclass
+class Report:
+    """Everything the report shows, as tidy frames plus the choices behind them."""
+
+    groups: list[ConfigResults]
+    selections: dict[tuple[str, str], Selection]
+    table1: pd.DataFrame
+    table2: pd.DataFrame
+    table3: pd.DataFrame
+    sensitivity: pd.DataFrame
+    metric: str
+    n_runs: int
+    budget: dict[str, float] = field(default_factory=dict)
+    sweep_plan: dict[str, Any] | None = None
+
+
+def format_alphas(alphas: Sequence[float] | None) -> str:
+    return "" if alphas is None else "/".join(f"{a:g}" for a in alphas)
+
+
+# -- Table 1 ----------------------------------------------------------------------------------
+
+def paper_table1() -> dict[tuple[str, str, str], tuple[float, float]]:
+    """The paper's Table 1 as {(dataset, backbone, metric): (baseline, +MRdIB)}, names lower-cased."""
+    from mrdib.reference import paper_table
+
+    table = paper_table("table1")
+    values: dict[tuple[str, str, str], list[float]] = {}
+    for row in table.to_dict("records"):
+        for metric in TABLE_METRICS:
+            if metric in row:
+                pair = values.setdefault((str(row["dataset"]).lower(), str(row["model"]).lower(), metric),
+                                         [math.nan, math.nan])
+                pair[int(row["mrdib"])] = float(row[metric])
+    return {key: (pair[0], pair[1]) for key, pair in values.items()}
+
+
+def table1(selections: dict[tuple[str, str], Selection], metrics: Sequence[str] = TABLE_METRICS) -> pd.DataFrame:
+    """One row per (data set, backbone, metric): baseline and chosen +MRdIB test scores over seeds,
+    improvement in percent of the means and a paired t-test over the shared seeds; beside them the
+    paper's reported numbers where the paper has the pair (NaN otherwise)."""
+    paper = paper_table1()
+    rows = []
+    for (dataset, backbone), chosen in sorted(selections.items()):
+        if chosen.baseline is None and chosen.mrdib is None:
+            continue
+        for metric in metrics:
+            base = chosen.baseline.test_scores(metric) if chosen.baseline else {}
+            mrdib = chosen.mrdib.test_scores(metric) if chosen.mrdib else {}
+            base_stats, mrdib_stats = mean_std(list(base.values())), mean_std(list(mrdib.values()))
+            test = paired_test(base, mrdib)
+            reported = paper.get((dataset.lower(), backbone.lower(), metric), (math.nan, math.nan))
+            rows.append({
+                "dataset": dataset, "backbone": backbone, "metric": metric,
+                "baseline_mean": base_stats.mean, "baseline_std": base_stats.std, "baseline_n": base_stats.n,
+                "mrdib_mean": mrdib_stats.mean, "mrdib_std": mrdib_stats.std, "mrdib_n": mrdib_stats.n,
+                "improvement_pct": improvement_percent(base_stats.mean, mrdib_stats.mean),
+                "p_value": test.p_value, "n_pairs": test.n,
+                "alphas": format_alphas(chosen.mrdib.alphas) if chosen.mrdib else "",
+                "candidates": len(chosen.candidates),
+                "paper_baseline": reported[0], "paper_mrdib": reported[1],
+                "paper_improvement_pct": improvement_percent(*reported),
+            })
+    return pd.DataFrame(rows, columns=[
+        "dataset", "backbone", "metric", "baseline_mean", "baseline_std", "baseline_n", "mrdib_mean", "mrdib_std",
+        "mrdib_n", "improvement_pct", "p_value", "n_pairs", "alphas", "candidates", "paper_baseline", "paper_mrdib",
+        "paper_improvement_pct"])
+
+
+# -- Table 2 ----------------------------------------------------------------------------------
+
+def ablation_groups(selection: Selection, groups: list[ConfigResults], metric: str
+                    ) -> dict[str, tuple[ConfigResults, bool]]:
+    """Per ablation, its configuration at the chosen alphas (True) or, failing that, the best one
+    by validation among that ablation's runs (False: the other alphas differ from the chosen)."""
+    from mrdib.experiments.selection import select_by_validation
+
+    mine = [g for g in groups if (g.dataset, g.backbone) == (selection.dataset, selection.backbone)]
+    by_key = {g.key: g for g in mine}
+    found: dict[str, tuple[ConfigResults, bool]] = {}
+    for ablation, switched_off in ABLATIONS.items():
+        exact = by_key.get(selection.mrdib.without(*switched_off)) if selection.mrdib else None
+        if exact is not None:
+            found[ablation] = (exact, True)
+            continue
+        candidates = {g.key: g for g in mine if g.variant == ablation}
+        key = select_by_validation({k: g.valid_scores(metric) for k, g in candidates.items()})
+        if key is not None:
+            found[ablation] = (candidates[key], False)
+    return found
+
+
+def table2(selections: dict[tuple[str, str], Selection], groups: list[ConfigResults], metric: str = "recall@5",
+           metrics: Sequence[str] = TABLE_METRICS) -> pd.DataFrame:
+    """Ablations: one row per (data set, backbone, variant, metric), test mean/std over seeds, the
+    change against the full +MRdIB in percent and a paired test against it."""
+    rows = []
+    for (dataset, backbone), chosen in sorted(selections.items()):
+        ablations = ablation_groups(chosen, groups, metric)
+        if not ablations:
+            continue
+        variants: list[tuple[str, ConfigResults | None, bool]] = [
+            ("baseline", chosen.baseline, True), ("full", chosen.mrdib, True)]
+        variants += [(name, *ablations[name]) for name in ABLATIONS if name in ablations]
+        for variant, group, at_chosen in variants:
+            if group is None:
+                continue
+            for name in metrics:
+                scores = group.test_scores(name)
+                full = chosen.mrdib.test_scores(name) if chosen.mrdib else {}
+                stats = mean_std(list(scores.values()))
+                versus = paired_test(full, scores) if variant != "full" else None
+                rows.append({
+                    "dataset": dataset, "backbone": backbone, "variant": variant, "metric": name,
+                    "mean": stats.mean, "std": stats.std, "n": stats.n,
+                    "vs_full_pct": (improvement_percent(mean_std(list(full.values())).mean, stats.mean)
+                                    if variant != "full" else 0.0),
+                    "p_vs_full": versus.p_value if versus else math.nan,
+                    "alphas": format_alphas(group.alphas) if variant != "baseline" else "",
+                    "at_chosen_alphas": at_chosen,
+                })
+    return pd.DataFrame(rows, columns=["dataset", "backbone", "variant", "metric", "mean", "std", "n",
+                                       "vs_full_pct", "p_vs_full", "alphas", "at_chosen_alphas"])
+
+
+# -- Table 3 ----------------------------------------------------------------------------------
+
+def table3(selections: dict[tuple[str, str], Selection]) -> pd.DataFrame:
+    """Seconds per training epoch, baseline vs the chosen +MRdIB, and the overhead in percent."""
+    rows = []
+    for (dataset, backbone), chosen in sorted(selections.items()):
+        base = mean_std(list(chosen.baseline.seconds_per_epoch.values())) if chosen.baseline else mean_std([])
+        mrdib = mean_std(list(chosen.mrdib.seconds_per_epoch.values())) if chosen.mrdib else mean_std([])
+        epochs = [e for g in (chosen.baseline, chosen.mrdib) if g for e in g.epochs_run.values()]
+        rows.append({"dataset": dataset, "backbone": backbone,
+                     "baseline_seconds": base.mean, "baseline_std": base.std, "baseline_n": base.n,
+                     "mrdib_seconds": mrdib.mean, "mrdib_std": mrdib.std, "mrdib_n": mrdib.n,
+                     "overhead_pct": improvement_percent(base.mean, mrdib.mean),
+                     "mean_epochs_run": sum(epochs) / len(epochs) if epochs else math.nan})
+    return pd.DataFrame(rows, columns=["dataset", "backbone", "baseline_seconds", "baseline_std", "baseline_n",
+                                       "mrdib_seconds", "mrdib_std", "mrdib_n", "overhead_pct", "mean_epochs_run"])
+
+
+# -- sensitivity ------------------------------------------------------------------------------
+
+def _key_without(key: str, alpha: str) -> str:
+    raw = json.loads(key)
+    raw["mrdib"][alpha] = None
+    return json.dumps(raw, sort_keys=True, default=str)
+
+
+def sensitivity(selections: dict[tuple[str, str], Selection], groups: list[ConfigResults],
+                metrics: Sequence[str] = ("recall@5",)) -> pd.DataFrame:
+    """Each alpha varied with the other two at the chosen values (everything else equal).
+
+    The curve through the chosen configuration is preferred; when the grid has no such line
+    (a one-at-a-time grid whose winner lies off its centre) the longest line is drawn instead.
+    Every point of one curve is averaged over the seeds all its points share, so a point that
+    happens to have more seeds (the chosen one) is not compared on a different footing.
+    """
+    rows = []
+    for (dataset, backbone), chosen in sorted(selections.items()):
+        if chosen.mrdib is None:
+            continue
+        full = [g for g in groups if (g.dataset, g.backbone) == (dataset, backbone) and g.variant == "full"]
+        for position, alpha in enumerate(ALPHA_NAMES):
+            lines: dict[str, list[ConfigResults]] = {}
+            for group in full:
+                lines.setdefault(_key_without(group.key, alpha), []).append(group)
+            curve = lines.get(_key_without(chosen.mrdib.key, alpha), [])
+            if len(curve) < 2:
+                curve = max(lines.values(), key=len, default=[])
+            if len(curve) < 2:
+                continue
+            common = set.intersection(*(set(g.seeds) for g in curve)) or None
+            for group in sorted(curve, key=lambda g: g.alphas[position]):
+                for split in ("valid", "test"):
+                    for metric in metrics:
+                        scores = group.valid_scores(metric) if split == "valid" else group.test_scores(metric)
+                        values = [v for s, v in scores.items() if common is None or s in common]
+                        stats = mean_std(values)
+                        rows.append({"dataset": dataset, "backbone": backbone, "alpha": alpha,
+                                     "value": group.alphas[position], "split": split, "metric": metric,
+                                     "mean": stats.mean, "std": stats.std, "n": stats.n,
+                                     "chosen": group.key == chosen.mrdib.key})
+    return pd.DataFrame(rows, columns=["dataset", "backbone", "alpha", "value", "split", "metric", "mean", "std",
+                                       "n", "chosen"])
+
+
+def sensitivity_plot(frame: pd.DataFrame, dataset: str, backbone: str, metric: str = "recall@5") -> go.Figure:
+    """The dashboard's sensitivity figure (`mrdib.plots.sensitivity_figure`): one panel per alpha on a
+    log axis, a valid and a test curve with std error bars, and the value validation chose starred."""
+    from mrdib.plots import sensitivity_figure
+
+    rows = frame[(frame.dataset == dataset) & (frame.backbone == backbone) & (frame.metric == metric)]
+    curves = rows.assign(metric=rows.split + " " + rows.metric, seeds=rows.n)
+    figure = sensitivity_figure(curves[["alpha", "value", "metric", "mean", "std", "seeds"]],
+                                metrics=[f"valid {metric}", f"test {metric}"])
+    first = True
+    for column, alpha in enumerate(ALPHA_NAMES, start=1):
+        chosen = rows[(rows.alpha == alpha) & (rows.split == "valid") & rows.chosen.astype(bool)]
+        if len(chosen):
+            figure.add_trace(go.Scatter(x=chosen.value, y=chosen["mean"], mode="markers", name="chosen on valid",
+                                        legendgroup="chosen", showlegend=first,
+                                        marker={"symbol": "star", "size": 14, "color": "black"}), row=1, col=column)
+            first = False
+    figure.update_yaxes(title_text=metric, row=1, col=1)
+    figure.update_layout(title=f"{backbone} on {dataset}: sensitivity of {metric}", width=1000, height=420,
+                         margin={"t": 90})
+    return figure
+
+
+def improvement_plot(table: pd.DataFrame, metric: str = "recall@5") -> go.Figure:
+    """The dashboard's improvement bars (`mrdib.plots.improvement_figure`) from Table 1, measured
+    beside the paper's reported improvement where the paper has the pair."""
+    from mrdib.plots import improvement_figure
+    from mrdib.tables import IMPROVEMENT
+
+    rows = table[table.metric == metric]
+    comparison = pd.DataFrame({"dataset": rows.dataset, "backbone": rows.backbone, "variant": IMPROVEMENT,
+                               metric: rows.improvement_pct})
+    if rows.paper_improvement_pct.notna().any():
+        comparison[f"{metric} paper"] = rows.paper_improvement_pct
+    figure = improvement_figure(comparison, metric)
+    figure.update_layout(title=f"test {metric}: +MRdIB vs baseline (alphas chosen on validation)", width=800,
+                         margin={"t": 60})
+    return figure
+
+
+# -- putting it together ----------------------------------------------------------------------
+
+def read_sweep_plan(artifacts: str | Path, name: str) -> dict[str, Any]:
+    path = Path(artifacts) / "sweeps" / f"{name}.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise MrdibError(f"{path}: no such sweep plan; run `python -m mrdib sweep CONFIG` first or drop --sweep")
+    except ValueError as exc:
+        raise MrdibError(f"{path}: unreadable sweep plan ({exc})")
+
+
+def compute_budget(groups: list[ConfigResults]) -> dict[str, float]:
+    """Runs, epochs and summed train+eval seconds of every run the report uses (from metrics.jsonl)."""
+    runs = epochs = 0
+    seconds = 0.0
+    for group in groups:
+        for run_dir in group.run_dirs.values():
+            records = read_metrics(run_dir)
+            runs += 1
+            epochs += len(records)
+            seconds += sum(float(r.get("train_seconds", 0.0)) + float(r.get("eval_seconds", 0.0)) for r in records)
+    return {"runs": runs, "epochs": epochs, "seconds": seconds}
+
+
+def build_report(artifacts: str | Path, sweeps: Sequence[str] = (), metric: str = "recall@5") -> Report:
+    """Read the runs (all finished ones, or only those of the named sweeps) and build every table."""
+    plans = [read_sweep_plan(artifacts, name) for name in sweeps]
+    run_ids = {p["run_id"] for plan in plans for p in plan.get("points", [])} if plans else None
+    records = list_runs(artifacts)
+    groups = group_runs(records, run_ids)
+    if not groups:
+        where = f"sweep {', '.join(sweeps)}" if sweeps else str(Path(artifacts) / "runs")
+        raise MrdibError(f"{where}: no finished runs to report on; train or sweep first")
+    selections = choose(groups, metric)
+    return Report(
+        groups=groups, selections=selections, table1=table1(selections), table2=table2(selections, groups, metric),
+        table3=table3(selections), sensitivity=sensitivity(selections, groups, (metric,)), metric=metric,
+        n_runs=sum(len(g.valid) for g in groups), budget=compute_budget(groups),
+        sweep_plan={"plans": plans} if plans else None)

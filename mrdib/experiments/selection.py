@@ -1,0 +1,145 @@
+"""Group finished runs into configurations and choose among them by validation only.
+
+MMRec reports, per model, the configuration with the best *test* score; that flatters every
+method and hides how much of an improvement is tuning on the test set. Here the choice sees
+validation scores and nothing else: `select_by_validation` receives only them, so it cannot
+peek at test even by accident, and the caller reports the chosen configuration's test metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from mrdib.experiments.plan import Alphas, alphas_of, identity_dict, variant_of
+from mrdib.runs.reader import RunRecord
+
+
+@dataclass
+class ConfigResults:
+    """One configuration (everything but the seed) and its finished runs, seed by seed."""
+
+    key: str
+    dataset: str
+    backbone: str
+    variant: str  # "baseline" | "full" | ablation name | "other"
+    mrdib: dict[str, Any]
+    train: dict[str, Any]
+    valid: dict[int, dict[str, float]] = field(default_factory=dict)
+    test: dict[int, dict[str, float]] = field(default_factory=dict)
+    seconds_per_epoch: dict[int, float] = field(default_factory=dict)
+    epochs_run: dict[int, int] = field(default_factory=dict)
+    run_dirs: dict[int, Path] = field(default_factory=dict)
+
+    @property
+    def alphas(self) -> Alphas:
+        return alphas_of(self.mrdib)
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(self.valid)
+
+    def valid_scores(self, metric: str) -> dict[int, float]:
+        return {seed: float(m[metric]) for seed, m in self.valid.items() if metric in m}
+
+    def test_scores(self, metric: str) -> dict[int, float]:
+        return {seed: float(m[metric]) for seed, m in self.test.items() if metric in m}
+
+    def without(self, *names: str) -> str:
+        """This configuration's key with some alphas set to zero (to find its ablations)."""
+        raw = json.loads(self.key)
+        for name in names:
+            raw["mrdib"][name] = 0.0
+        return json.dumps(raw, sort_keys=True, default=str)
+
+
+def config_key(config: dict[str, Any]) -> str:
+    """What identifies a configuration across seeds: the run's identity minus its seed."""
+    raw = {k: v for k, v in config.items() if k not in ("run_id", "created", "env", "format_version", "dataset")}
+    identity = identity_dict({**raw, "train": dict(raw.get("train", {})), "mrdib": dict(raw.get("mrdib", {}))})
+    identity["train"].pop("seed", None)
+    identity["dataset_name"] = config.get("dataset", {}).get("name", "?")
+    if identity["mrdib"].get("enabled"):
+        for name in ("a1", "a2", "a3"):
+            identity["mrdib"][name] = float(identity["mrdib"].get(name, 0.0))
+    return json.dumps(identity, sort_keys=True, default=str)
+
+
+def group_runs(records: Iterable[RunRecord], run_ids: set[str] | None = None) -> list[ConfigResults]:
+    """Finished runs (status done, test present) grouped by configuration; others are ignored.
+
+    With `run_ids`, only those runs count (e.g. one sweep's). Two finished runs of the same
+    configuration and seed (possible after copying folders around) keep the newer one.
+    """
+    groups: dict[str, ConfigResults] = {}
+    for record in sorted(records, key=lambda r: r.summary.get("updated", "")):
+        if record.status != "done" or not record.summary.get("test"):
+            continue
+        if run_ids is not None and record.run_id not in run_ids:
+            continue
+        key = config_key(record.config)
+        if key not in groups:
+            groups[key] = ConfigResults(
+                key=key, dataset=record.dataset, backbone=record.backbone,
+                variant=variant_of(record.mrdib), mrdib=dict(record.mrdib),
+                train={k: v for k, v in record.config.get("train", {}).items() if k != "seed"})
+        group = groups[key]
+        seed = int(record.seed if record.seed is not None else 0)
+        group.valid[seed] = dict(record.summary.get("valid", {}))
+        group.test[seed] = dict(record.summary.get("test", {}))
+        group.seconds_per_epoch[seed] = float(record.summary.get("seconds_per_epoch", math.nan))
+        group.epochs_run[seed] = int(record.summary.get("epochs_run", 0))
+        group.run_dirs[seed] = record.run_dir
+    return list(groups.values())
+
+
+def select_by_validation(valid_scores: Mapping[str, Mapping[int, float]]) -> str | None:
+    """Key of the candidate with the best mean validation score; None when there is none.
+
+    Candidates are compared on the seeds they all share (the grid's selection seeds, when
+    the chosen point later ran more seeds), so an extra lucky seed cannot win the choice;
+    with no seed in common each candidate's own mean counts. Ties go to the candidate with
+    more seeds, then to the smaller key, so the choice is deterministic.
+    """
+    candidates = {key: dict(scores) for key, scores in valid_scores.items() if scores}
+    if not candidates:
+        return None
+    common = set.intersection(*(set(scores) for scores in candidates.values()))
+
+    def mean_on_compared_seeds(key: str) -> float:
+        scores = candidates[key]
+        values = [scores[s] for s in (common or set(scores)) if math.isfinite(scores[s])]
+        return sum(values) / len(values) if values else -math.inf
+
+    ranked = sorted(candidates, key=lambda k: (-mean_on_compared_seeds(k), -len(candidates[k]), k))
+    return ranked[0]
+
+
+@dataclass
+class Selection:
+    """The configurations chosen for one (data set, backbone)."""
+
+    dataset: str
+    backbone: str
+    baseline: ConfigResults | None
+    mrdib: ConfigResults | None
+    candidates: list[ConfigResults]  # every full +MRdIB configuration seen
+
+
+def choose(groups: list[ConfigResults], metric: str = "recall@5") -> dict[tuple[str, str], Selection]:
+    """Per (data set, backbone): the baseline and the full +MRdIB configuration, each by validation."""
+    selections: dict[tuple[str, str], Selection] = {}
+    pairs = sorted({(g.dataset, g.backbone) for g in groups})
+    for dataset, backbone in pairs:
+        mine = [g for g in groups if (g.dataset, g.backbone) == (dataset, backbone)]
+        picked = {}
+        for variant in ("baseline", "full"):
+            candidates = {g.key: g for g in mine if g.variant == variant}
+            key = select_by_validation({k: g.valid_scores(metric) for k, g in candidates.items()})
+            picked[variant] = candidates.get(key) if key else None
+        selections[(dataset, backbone)] = Selection(
+            dataset, backbone, picked["baseline"], picked["full"], [g for g in mine if g.variant == "full"])
+    return selections

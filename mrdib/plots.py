@@ -1,0 +1,198 @@
+"""Plotly figures of runs (projections, sensitivity curves, training traces, cost) and their export.
+
+Every builder takes plain arrays or the frames of `mrdib.tables` and returns a `go.Figure`,
+so the dashboard, the notebooks and the report draw the same pictures. No streamlit here.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from mrdib.errors import MrdibError
+from mrdib.tables import ALPHAS, IMPROVEMENT, MRDIB, ema_smooth
+
+TEMPLATE = "plotly_white"
+PALETTE = qualitative.Plotly
+MODALITY_SYMBOLS = ("circle", "x", "diamond", "triangle-up")
+ALPHA_TITLES = {"a1": "α1 (KL compression)", "a2": "α2 (MINE redundancy)", "a3": "α3 (unique BPR)"}
+EXPORT_FORMATS = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+# Above this many points per panel, WebGL keeps the browser responsive.
+WEBGL_THRESHOLD = 5000
+
+
+@dataclass
+class ProjectionPanel:
+    """One side of Figure 4: 2-D coordinates of stacked per-modality item representations."""
+
+    title: str
+    coords: np.ndarray  # [n_points, 2]
+    modality: np.ndarray  # [n_points] modality name per point
+    color: np.ndarray | None = None  # [n_points] optional value (planted factor, cluster id)
+    caption: str = ""
+
+
+def projection_figure(panels: Sequence[ProjectionPanel], color_title: str = "", categorical: bool = False,
+                      height: int = 460) -> go.Figure:
+    """Panels side by side; colour = modality, or symbol = modality and colour = `color` when given."""
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p.title for p in panels],
+                        horizontal_spacing=0.06)
+    modalities = list(dict.fromkeys(m for p in panels for m in p.modality))
+    colored = [p.color for p in panels if p.color is not None]
+    low = float(min(np.nanmin(c) for c in colored)) if colored else 0.0
+    high = float(max(np.nanmax(c) for c in colored)) if colored else 1.0
+    colorscale = _discrete_colorscale(int(high) + 1) if categorical else "Viridis"
+    for column, panel in enumerate(panels, start=1):
+        trace_type = go.Scattergl if len(panel.coords) > WEBGL_THRESHOLD else go.Scatter
+        for index, modality in enumerate(modalities):
+            rows = panel.modality == modality
+            if panel.color is None:
+                marker = dict(size=4, opacity=0.6, color=PALETTE[index % len(PALETTE)])
+            else:
+                marker = dict(size=5, opacity=0.7, color=panel.color[rows], colorscale=colorscale, cmin=low,
+                              cmax=high, symbol=MODALITY_SYMBOLS[index % len(MODALITY_SYMBOLS)],
+                              showscale=column == 1 and index == 0,
+                              colorbar=dict(title=color_title, len=0.8))
+            fig.add_trace(trace_type(x=panel.coords[rows, 0], y=panel.coords[rows, 1], mode="markers",
+                                     name=modality, legendgroup=modality, showlegend=column == 1,
+                                     marker=marker, hovertemplate=f"{modality}<extra></extra>"),
+                          row=1, col=column)
+        if panel.caption:
+            axis = "x" if column == 1 else f"x{column}"
+            fig.add_annotation(text=panel.caption, xref=f"{axis} domain", yref="paper", x=0.5, y=-0.08,
+                               showarrow=False, font=dict(size=13))
+    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False)  # projection axes mean nothing
+    fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False)
+    fig.update_layout(template=TEMPLATE, height=height, margin=dict(l=20, r=20, t=60, b=60),
+                      legend=dict(title="modality", itemsizing="constant"))
+    return fig
+
+
+def _discrete_colorscale(n: int) -> list[list]:
+    """A stepped colorscale, so integer cluster ids get distinct flat colours."""
+    n = max(n, 1)
+    scale = []
+    for index in range(n):
+        color = PALETTE[index % len(PALETTE)]
+        scale += [[index / n, color], [(index + 1) / n, color]]
+    return scale
+
+
+def sensitivity_figure(frame: pd.DataFrame, metrics: Iterable[str] | None = None, height: int = 380) -> go.Figure:
+    """Figure 4 (a-c): one panel per alpha, metric against the alpha on a log axis, error bars = std
+    over seeds, one curve per metric (from `mrdib.tables.sensitivity_frame`)."""
+    metrics = list(metrics) if metrics is not None else list(dict.fromkeys(frame["metric"]))
+    fig = make_subplots(rows=1, cols=len(ALPHAS), subplot_titles=[ALPHA_TITLES[a] for a in ALPHAS],
+                        shared_yaxes=True, horizontal_spacing=0.04)
+    for column, alpha in enumerate(ALPHAS, start=1):
+        for index, metric in enumerate(metrics):
+            line = frame[(frame["alpha"] == alpha) & (frame["metric"] == metric)].sort_values("value")
+            fig.add_trace(go.Scatter(
+                x=line["value"], y=line["mean"], mode="lines+markers", name=metric, legendgroup=metric,
+                showlegend=column == 1, line=dict(color=PALETTE[index % len(PALETTE)]),
+                error_y=dict(type="data", array=line["std"].fillna(0.0), visible=True),
+                customdata=line["seeds"], hovertemplate=f"{metric}: %{{y:.4f}} ± %{{error_y.array:.4f}}"
+                                                        f"<br>{alpha}=%{{x:g}}, %{{customdata}} seeds<extra></extra>"),
+                row=1, col=column)
+        fig.update_xaxes(type="log", title_text=alpha, row=1, col=column)
+    fig.update_yaxes(title_text="test metric", row=1, col=1)
+    fig.update_layout(template=TEMPLATE, height=height, margin=dict(l=50, r=20, t=50, b=50))
+    return fig
+
+
+def traces_figure(traces: pd.DataFrame, series: Sequence[str], runs: Sequence[str] | None = None,
+                  smoothing: float = 0.6, show_raw: bool = True, columns: int = 2,
+                  labels: dict[str, str] | None = None) -> go.Figure:
+    """One panel per series (loss term, MINE bound, KL, valid metric) against epoch, runs overlaid;
+    raw values faint, exponential-moving-average smoothed values solid (from `tables.traces_frame`)."""
+    runs = list(runs) if runs is not None else list(dict.fromkeys(traces["run"]))
+    labels = labels or {}
+    series = list(series)
+    columns = max(1, min(columns, len(series)))
+    rows = max(1, -(-len(series) // columns))
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=series or [""],
+                        vertical_spacing=min(0.14, 0.6 / rows), horizontal_spacing=0.08)
+    for panel, name in enumerate(series):
+        row, column = panel // columns + 1, panel % columns + 1
+        for index, run in enumerate(runs):
+            points = traces[(traces["run"] == run) & (traces["series"] == name)].sort_values("epoch")
+            if points.empty:
+                continue
+            color = PALETTE[index % len(PALETTE)]
+            label = labels.get(run, run)
+            if show_raw and smoothing > 0:
+                fig.add_trace(go.Scatter(x=points["epoch"], y=points["value"], mode="lines", name=f"{label} (raw)",
+                                         legendgroup=run, showlegend=False, opacity=0.3,
+                                         line=dict(color=color, width=1)), row=row, col=column)
+            fig.add_trace(go.Scatter(x=points["epoch"], y=ema_smooth(points["value"], smoothing), mode="lines",
+                                     name=label, legendgroup=run, showlegend=panel == 0,
+                                     line=dict(color=color, width=2)), row=row, col=column)
+    last_epoch = traces["epoch"].max() if not traces.empty else 0
+    fig.update_xaxes(dtick=1 if last_epoch <= 12 else None)
+    for column in range(1, columns + 1):
+        fig.update_xaxes(title_text="epoch", row=rows, col=column)
+    fig.update_layout(template=TEMPLATE, height=max(340, 300 * rows), margin=dict(l=50, r=20, t=50, b=40),
+                      legend=dict(orientation="h", yanchor="top", y=-0.25 / rows))
+    return fig
+
+
+def improvement_figure(comparison: pd.DataFrame, metric: str = "recall@5") -> go.Figure:
+    """Improvement of +MRdIB over the baseline in percent per backbone and data set, measured beside reported."""
+    rows = comparison[comparison["variant"] == IMPROVEMENT]
+    fig = go.Figure()
+    labels = rows["backbone"].astype(str) + " · " + rows["dataset"].astype(str)
+    fig.add_trace(go.Bar(x=labels, y=rows[metric], name="measured", marker_color=PALETTE[0]))
+    if f"{metric} paper" in rows:
+        fig.add_trace(go.Bar(x=labels, y=rows[f"{metric} paper"], name="paper", marker_color=PALETTE[1]))
+    fig.update_layout(template=TEMPLATE, barmode="group", height=340, margin=dict(l=50, r=20, t=30, b=40),
+                      yaxis_title=f"{MRDIB} improvement in {metric} (%)")
+    return fig
+
+
+def cost_figure(cost: pd.DataFrame) -> go.Figure:
+    """Seconds per epoch without and with MRdIB per backbone (from `tables.cost_table`)."""
+    labels = cost["backbone"].astype(str) + " · " + cost["dataset"].astype(str)
+    fig = go.Figure([go.Bar(x=labels, y=cost["s/epoch baseline"], name="baseline", marker_color=PALETTE[0]),
+                     go.Bar(x=labels, y=cost["s/epoch +MRdIB"], name=MRDIB, marker_color=PALETTE[1])])
+    fig.update_layout(template=TEMPLATE, barmode="group", height=340, yaxis_title="training seconds per epoch",
+                      margin=dict(l=50, r=20, t=30, b=40))
+    return fig
+
+
+_EXPORT_LOCK = threading.Lock()
+_export_server_started = False
+
+
+def figure_bytes(fig: go.Figure, fmt: str, width: int | None = None, height: int | None = None,
+                 scale: float = 2.0) -> bytes:
+    """PNG, SVG or PDF of a figure through kaleido (needs Chrome/Chromium on the machine).
+
+    One kaleido browser is kept running and shared, so exports after the first take well under a
+    second; the lock keeps concurrent callers (download buttons run on threads) from mixing results.
+    """
+    global _export_server_started
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format '{fmt}' (known: {', '.join(EXPORT_FORMATS)})")
+    import kaleido
+
+    with _EXPORT_LOCK:
+        if not _export_server_started and hasattr(kaleido, "start_sync_server"):  # kaleido >= 1.0
+            kaleido.start_sync_server(silence_warnings=True)
+            _export_server_started = True
+        try:
+            with warnings.catch_warnings():  # plotly passes browser options the shared server ignores
+                warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+                return fig.to_image(format=fmt, width=width or fig.layout.width or 1000,
+                                    height=height or fig.layout.height or 500, scale=scale if fmt == "png" else 1)
+        except Exception as exc:  # kaleido reports a missing browser in several ways
+            first_line = str(exc).splitlines()[0] if str(exc) else ""
+            raise MrdibError(f"{fmt.upper()} export failed ({type(exc).__name__}: {first_line}); "
+                             "kaleido needs Chrome or Chromium: install the `chromium` package") from exc

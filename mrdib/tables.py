@@ -1,0 +1,399 @@
+"""Result tables from a flat runs frame (`mrdib.runs.reader.runs_frame`): the paper's Tables 1-3,
+the sensitivity curves' data and per-epoch traces, plus CSV/LaTeX export.
+
+Pure pandas, no streamlit: the dashboard, the notebooks and the report command share them.
+Only finished runs (status `done`) count towards a table; the number of seeds behind every
+mean is reported beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from mrdib.reference import paper_table
+
+METRICS = ("recall", "precision", "map", "ndcg")
+ALPHAS = ("a1", "a2", "a3")
+BASELINE, MRDIB, IMPROVEMENT = "baseline", "+MRdIB", "improvement %"
+# Table 2 variants: which alphas are switched off, relative to the full setting.
+ABLATION_VARIANTS = {
+    "baseline": None,
+    "full": (),
+    "no_kl_a1": ("a1",),
+    "no_mine_a2": ("a2",),
+    "no_unique_a3": ("a3",),
+    "kl_only": ("a2", "a3"),
+}
+KEYS = ["dataset", "backbone"]
+
+
+def metric_names(ks: Iterable[int] = (5,), metrics: Iterable[str] = METRICS) -> list[str]:
+    """`recall@5, precision@5, ...` in the paper's column order, k by k."""
+    return [f"{m}@{k}" for k in ks for m in metrics]
+
+
+def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["status"] == "done"] if not runs.empty else runs
+
+
+def main_setting_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Finished runs, and per (dataset, backbone) only those of its main training setting (the
+    `setting` column: everything but seed and alphas), the one with the most runs (then the newest).
+    A 1-epoch smoke test never gets averaged with 60-epoch runs this way."""
+    done = finished_runs(runs)
+    if done.empty or "setting" not in done:
+        return done
+    setting = done["setting"].fillna("")
+    recency = done["modified"] if "modified" in done else pd.Series(0.0, index=done.index)
+    stats = (pd.DataFrame({"dataset": done["dataset"], "backbone": done["backbone"], "setting": setting,
+                           "recency": recency})
+             .groupby(KEYS + ["setting"]).agg(runs=("recency", "size"), latest=("recency", "max")))
+    best = stats.sort_values(["runs", "latest"], ascending=False).reset_index().drop_duplicates(KEYS)
+    chosen = set(zip(best["dataset"], best["backbone"], best["setting"]))
+    return done[[key in chosen for key in zip(done["dataset"], done["backbone"], setting)]]
+
+
+def left_out_runs(runs: pd.DataFrame) -> int:
+    """How many finished runs the tables leave out because another setting has more runs."""
+    return len(finished_runs(runs)) - len(main_setting_runs(runs))
+
+
+def alphas_label(alphas: tuple[float, ...] | None) -> str:
+    if alphas is None:
+        return ""
+    return ", ".join(f"{name}={value:g}" for name, value in zip(ALPHAS, alphas))
+
+
+def _alpha_tuples(runs: pd.DataFrame) -> pd.Series:
+    """(a1, a2, a3) per run, rounded so 0.1 written two ways compares equal."""
+    return runs[list(ALPHAS)].apply(lambda row: tuple(round(float(v), 12) for v in row), axis=1)
+
+
+def reference_alphas(runs: pd.DataFrame, stop_metric: str = "recall@5") -> dict[tuple[str, str], tuple]:
+    """The "full MRdIB" setting per (dataset, backbone): among finished runs with every alpha above
+    zero, the setting with the most runs (the centre of a one-at-a-time sweep), ties broken by
+    mean validation `stop_metric`."""
+    done = main_setting_runs(runs)
+    done = done[done["mrdib"].astype(bool)] if not done.empty else done
+    chosen: dict[tuple[str, str], tuple] = {}
+    if done.empty:
+        return chosen
+    done = done.assign(alphas=_alpha_tuples(done))
+    done = done[done["alphas"].apply(lambda a: all(v > 0 for v in a))]
+    valid_column = f"valid/{stop_metric}"
+    if valid_column not in done:
+        done = done.assign(**{valid_column: np.nan})
+    for key, group in done.groupby(KEYS):
+        stats = group.groupby("alphas").agg(runs=("run_id", "size"), valid=(valid_column, "mean"))
+        stats = stats.sort_values(["runs", "valid"], ascending=False)
+        chosen[tuple(key)] = stats.index[0]
+    return chosen
+
+
+def best_valid_alphas(runs: pd.DataFrame, stop_metric: str = "recall@5") -> dict[tuple[str, str], tuple]:
+    """The MRdIB setting with the best mean validation `stop_metric` per (dataset, backbone)."""
+    done = main_setting_runs(runs)
+    done = done[done["mrdib"].astype(bool)] if not done.empty else done
+    column = f"valid/{stop_metric}"
+    if done.empty or column not in done:
+        return {}
+    done = done.assign(alphas=_alpha_tuples(done))
+    means = done.groupby(KEYS + ["alphas"])[column].mean().reset_index()
+    best = means.loc[means.groupby(KEYS)[column].idxmax()]
+    return {(row.dataset, row.backbone): row.alphas for row in best.itertuples()}
+
+
+def _stats(group: pd.DataFrame, metrics: list[str], split: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"seeds": int(group["seed"].nunique()) if len(group) else 0}
+    for metric in metrics:
+        column = f"{split}/{metric}"
+        values = group[column].dropna() if column in group else pd.Series(dtype=float)
+        out[metric] = float(values.mean()) if len(values) else np.nan
+        out[f"{metric} std"] = float(values.std(ddof=1)) if len(values) > 1 else np.nan
+    return out
+
+
+def _paper_lookup(name: str) -> pd.DataFrame:
+    paper = paper_table(name).copy()
+    paper["backbone"] = paper["model"].str.lower()
+    paper["dataset"] = paper["dataset"].str.lower()
+    return paper
+
+
+def _paper_values(paper: pd.DataFrame, mask: pd.Series, metrics: list[str]) -> dict[str, float]:
+    rows = paper[mask]
+    return {f"{m} paper": (float(rows[m].iloc[0]) if len(rows) and m in rows else np.nan) for m in metrics}
+
+
+def _improvement_row(base: Mapping[str, Any], ours: Mapping[str, Any], metrics: list[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {"variant": IMPROVEMENT, "alphas": "", "seeds": np.nan}
+    for metric in metrics:
+        for suffix in ("", " paper"):
+            b, o = base.get(metric + suffix, np.nan), ours.get(metric + suffix, np.nan)
+            row[metric + suffix] = (o - b) / b * 100 if b and not np.isnan(b) and not np.isnan(o) else np.nan
+        row[f"{metric} std"] = np.nan
+    return row
+
+
+def comparison_table(runs: pd.DataFrame, ks: Iterable[int] = (5,), split: str = "test",
+                     alpha_choice: str = "reference", stop_metric: str = "recall@5") -> pd.DataFrame:
+    """Table 1: per (dataset, backbone), baseline and +MRdIB mean/std over seeds and the improvement
+    in percent, with the paper's reported value beside each metric where it has one.
+
+    `alpha_choice` picks which +MRdIB setting represents a backbone: "reference" (most runs) or
+    "best_valid" (best on validation, never on test).
+    """
+    metrics = metric_names(ks)
+    done = main_setting_runs(runs)
+    if done.empty:
+        return pd.DataFrame(columns=KEYS + ["variant", "alphas", "seeds"] + metrics)
+    choose = best_valid_alphas if alpha_choice == "best_valid" else reference_alphas
+    chosen = choose(runs, stop_metric)
+    paper = _paper_lookup("table1")
+    done = done.assign(alphas=_alpha_tuples(done))
+    rows = []
+    for (dataset, backbone), group in done.groupby(KEYS, sort=True):
+        on_paper = (paper["dataset"] == str(dataset).lower()) & (paper["backbone"] == str(backbone).lower())
+        base_runs = group[~group["mrdib"].astype(bool)]
+        alphas = chosen.get((dataset, backbone))
+        ours_runs = group[group["mrdib"].astype(bool) & (group["alphas"] == alphas)] if alphas else group.iloc[0:0]
+        base = {"variant": BASELINE, "alphas": "", **_stats(base_runs, metrics, split),
+                **_paper_values(paper, on_paper & (paper["mrdib"] == 0), metrics)}
+        ours = {"variant": MRDIB, "alphas": alphas_label(alphas), **_stats(ours_runs, metrics, split),
+                **_paper_values(paper, on_paper & (paper["mrdib"] == 1), metrics)}
+        for row in (base, ours, _improvement_row(base, ours, metrics)):
+            rows.append({"dataset": dataset, "backbone": backbone, **row})
+    return _drop_empty_paper_columns(pd.DataFrame(rows), metrics)
+
+
+def _drop_empty_paper_columns(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Paper columns only for metrics the paper reports, in `metric, metric std, metric paper` order."""
+    columns = [c for c in KEYS + ["variant", "alphas", "seeds"] if c in table]
+    for metric in metrics:
+        columns += [metric, f"{metric} std"]
+        if f"{metric} paper" in table and table[f"{metric} paper"].notna().any():
+            columns.append(f"{metric} paper")
+    return table[columns].reset_index(drop=True)
+
+
+def ablation_table(runs: pd.DataFrame, ks: Iterable[int] = (5,), split: str = "test",
+                   stop_metric: str = "recall@5") -> pd.DataFrame:
+    """Table 2: each alpha switched off in turn (relative to the reference setting), beside the paper.
+
+    A variant appears when runs exist for it or the paper reports it.
+    """
+    metrics = metric_names(ks)
+    done = main_setting_runs(runs)
+    if done.empty:
+        return pd.DataFrame(columns=KEYS + ["variant", "alphas", "seeds"] + metrics)
+    chosen = reference_alphas(runs, stop_metric)
+    paper = _paper_lookup("table2_ablation")
+    done = done.assign(alphas=_alpha_tuples(done))
+    rows = []
+    for (dataset, backbone), group in done.groupby(KEYS, sort=True):
+        on_paper = (paper["dataset"] == str(dataset).lower()) & (paper["backbone"] == str(backbone).lower())
+        reference = chosen.get((dataset, backbone))
+        for variant, switched_off in ABLATION_VARIANTS.items():
+            if switched_off is None:
+                members, alphas = group[~group["mrdib"].astype(bool)], None
+            elif reference is None:
+                members, alphas = group.iloc[0:0], None
+            else:
+                alphas = tuple(0.0 if name in switched_off else value for name, value in zip(ALPHAS, reference))
+                members = group[group["mrdib"].astype(bool) & (group["alphas"] == alphas)]
+            row = {"dataset": dataset, "backbone": backbone, "variant": variant, "alphas": alphas_label(alphas),
+                   **_stats(members, metrics, split),
+                   **_paper_values(paper, on_paper & (paper["variant"] == variant), metrics)}
+            has_paper = any(not np.isnan(row[f"{m} paper"]) for m in metrics)
+            if row["seeds"] > 0 or has_paper:
+                rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=KEYS + ["variant", "alphas", "seeds"] + metrics)
+    return _drop_empty_paper_columns(pd.DataFrame(rows), metrics)
+
+
+def cost_table(runs: pd.DataFrame, stop_metric: str = "recall@5") -> pd.DataFrame:
+    """Table 3: mean training seconds per epoch without and with MRdIB (full setting), and the overhead."""
+    done = main_setting_runs(runs)
+    columns = KEYS + ["runs baseline", "s/epoch baseline", "runs +MRdIB", "s/epoch +MRdIB", "overhead %",
+                      "paper s/epoch baseline", "paper s/epoch +MRdIB", "paper overhead %"]
+    if done.empty:
+        return pd.DataFrame(columns=columns)
+    chosen = reference_alphas(runs, stop_metric)
+    paper = _paper_lookup("table3_time")
+    done = done.assign(alphas=_alpha_tuples(done))
+    rows = []
+    for (dataset, backbone), group in done.groupby(KEYS, sort=True):
+        base = group[~group["mrdib"].astype(bool)]["seconds_per_epoch"].dropna()
+        reference = chosen.get((dataset, backbone))
+        ours = group[group["mrdib"].astype(bool) & (group["alphas"] == reference)]["seconds_per_epoch"].dropna()
+        match = paper[(paper["dataset"] == str(dataset).lower()) & (paper["backbone"] == str(backbone).lower())]
+        paper_base = float(match["seconds_per_epoch_baseline"].iloc[0]) if len(match) else np.nan
+        paper_ours = float(match["seconds_per_epoch_mrdib"].iloc[0]) if len(match) else np.nan
+        base_mean = float(base.mean()) if len(base) else np.nan
+        ours_mean = float(ours.mean()) if len(ours) else np.nan
+        rows.append({"dataset": dataset, "backbone": backbone,
+                     "runs baseline": len(base), "s/epoch baseline": base_mean,
+                     "runs +MRdIB": len(ours), "s/epoch +MRdIB": ours_mean,
+                     "overhead %": (ours_mean / base_mean - 1) * 100 if base_mean > 0 else np.nan,
+                     "paper s/epoch baseline": paper_base, "paper s/epoch +MRdIB": paper_ours,
+                     "paper overhead %": (paper_ours / paper_base - 1) * 100 if paper_base > 0 else np.nan})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def sensitivity_frame(runs: pd.DataFrame, dataset: str, backbone: str, ks: Iterable[int] = (5,),
+                      split: str = "test", reference: tuple | None = None,
+                      stop_metric: str = "recall@5") -> pd.DataFrame:
+    """Metric against each alpha with the other two held at the reference setting (Figure 4 a-c):
+    one row per (alpha, value, metric) with mean, std and seeds. Zero values (ablations) are left out."""
+    metrics = metric_names(ks)
+    columns = ["alpha", "value", "metric", "mean", "std", "seeds"]
+    done = main_setting_runs(runs)
+    if done.empty:
+        return pd.DataFrame(columns=columns)
+    done = done[(done["dataset"] == dataset) & (done["backbone"] == backbone) & done["mrdib"].astype(bool)]
+    reference = reference or reference_alphas(runs, stop_metric).get((dataset, backbone))
+    if done.empty or reference is None:
+        return pd.DataFrame(columns=columns)
+    done = done.assign(alphas=_alpha_tuples(done))
+    rows = []
+    for position, alpha in enumerate(ALPHAS):
+        others = [i for i in range(3) if i != position]
+        on_line = done[done["alphas"].apply(lambda a: all(math.isclose(a[i], reference[i]) for i in others)
+                                            and a[position] > 0)]
+        for value, group in on_line.groupby(on_line["alphas"].apply(lambda a: a[position])):
+            stats = _stats(group, metrics, split)
+            rows += [{"alpha": alpha, "value": float(value), "metric": metric, "mean": stats[metric],
+                      "std": stats[f"{metric} std"], "seeds": stats["seeds"]} for metric in metrics]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def traces_frame(metrics_by_run: Mapping[str, list[dict[str, Any]]]) -> pd.DataFrame:
+    """Per-epoch records of several runs as a long frame: run, epoch, series (`losses/total`,
+    `mine_bound/image~text`, `kl/image`, `valid/recall@5`, ...), value."""
+    rows = []
+    for run_id, records in metrics_by_run.items():
+        for record in records:
+            epoch = record.get("epoch")
+            for group, values in record.items():
+                if isinstance(values, dict):
+                    rows += [(run_id, epoch, f"{group}/{name}", float(value)) for name, value in values.items()
+                             if isinstance(value, (int, float)) and not isinstance(value, bool)]
+                elif group in ("train_seconds", "eval_seconds") and isinstance(values, (int, float)):
+                    rows.append((run_id, epoch, f"time/{group}", float(values)))
+    return pd.DataFrame(rows, columns=["run", "epoch", "series", "value"])
+
+
+def ema_smooth(values: Iterable[float], weight: float) -> np.ndarray:
+    """Exponential moving average with start-up bias correction (the experiment trackers' smoothing):
+    weight 0 returns the values, 0.9 averages over roughly the last ten."""
+    values = np.asarray(list(values), dtype=float)
+    if not 0 <= weight < 1:
+        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
+    smoothed = np.empty_like(values)
+    average, debias = 0.0, 0.0
+    for index, value in enumerate(values):
+        average = weight * average + (1 - weight) * value
+        debias = weight * debias + (1 - weight)
+        smoothed[index] = average / debias
+    return smoothed
+
+
+# -- presentation -----------------------------------------------------------------------------
+
+def best_mask(table: pd.DataFrame, metrics: Iterable[str], group_by: Iterable[str] = KEYS) -> pd.DataFrame:
+    """True where a measured (and, separately, a reported) value is the best of its (dataset, backbone)
+    group; improvement rows never count."""
+    mask = pd.DataFrame(False, index=table.index, columns=table.columns)
+    scored = table[table["variant"] != IMPROVEMENT] if "variant" in table else table
+    group_by = [g for g in group_by if g in table]
+    for metric in metrics:
+        for column in (metric, f"{metric} paper"):
+            if column not in table or scored.empty:
+                continue
+            groups = scored.groupby(group_by)[column] if group_by else [(None, scored[column])]
+            for _, values in groups:
+                values = values.dropna()
+                if len(values) > 1:
+                    mask.loc[values.index[values == values.max()], column] = True
+    return mask
+
+
+def format_table(table: pd.DataFrame, metrics: Iterable[str], decimals: int = 4) -> pd.DataFrame:
+    """Strings for display and export: `mean ± std` per metric, `+12.3%` on improvement rows, `–` for missing."""
+    metrics = list(metrics)
+    out = table.drop(columns=[f"{m} std" for m in metrics if f"{m} std" in table]).copy().astype(object)
+    for index, row in table.iterrows():
+        improvement = row.get("variant") == IMPROVEMENT
+        for metric in metrics:
+            for column in (metric, f"{metric} paper"):
+                if column not in table:
+                    continue
+                value = row[column]
+                if pd.isna(value):
+                    text = "–"
+                elif improvement:
+                    text = f"{value:+.1f}%"
+                else:
+                    text = f"{value:.{decimals}f}"
+                    std = row.get(f"{metric} std") if column == metric else None
+                    if std is not None and not pd.isna(std):
+                        text += f" ± {std:.{decimals}f}"
+                out.at[index, column] = text
+        if "seeds" in table:
+            out.at[index, "seeds"] = "" if pd.isna(row["seeds"]) else str(int(row["seeds"]))
+    return out
+
+
+def format_numbers(table: pd.DataFrame, decimals: int = 3) -> pd.DataFrame:
+    """Every float as text with `decimals` places and `–` where missing (for tables without std columns)."""
+    out = table.copy().astype(object)
+    for column in table.columns:
+        if pd.api.types.is_float_dtype(table[column]):
+            out[column] = ["–" if pd.isna(v) else f"{v:.{decimals}f}" for v in table[column]]
+    return out
+
+
+_LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text: Any) -> str:
+    escaped = "".join(_LATEX_SPECIALS.get(char, char) for char in str(text))
+    return escaped.replace("±", r"$\pm$").replace("–", "--")
+
+
+def to_latex(table: pd.DataFrame, bold: pd.DataFrame | None = None, caption: str = "", label: str = "") -> str:
+    """A booktabs tabular (with \\textbf for the cells `bold` marks), ready to paste into a paper."""
+    columns = list(table.columns)
+    align = "".join("r" if pd.api.types.is_numeric_dtype(table[c]) or _numeric_text(table[c]) else "l"
+                    for c in columns)
+    lines = [r"\begin{table}[t]", r"\centering"]
+    if caption:
+        lines.append(rf"\caption{{{latex_escape(caption)}}}")
+    if label:
+        lines.append(rf"\label{{{label}}}")
+    lines += [rf"\begin{{tabular}}{{{align}}}", r"\toprule", " & ".join(latex_escape(c) for c in columns) + r" \\",
+              r"\midrule"]
+    for index, row in table.iterrows():
+        cells = []
+        for column in columns:
+            value = row[column]
+            text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else latex_escape(
+                f"{value:.4f}" if isinstance(value, float) else value)
+            if bold is not None and column in bold and bool(bold.at[index, column]) and text:
+                text = rf"\textbf{{{text}}}"
+            cells.append(text)
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _numeric_text(column: pd.Series) -> bool:
+    text = column.dropna().astype(str)
+    text = text[text != ""]
+    return bool(len(text)) and text.str.match(r"^[+\-–]?[\d.]").all()

@@ -1,0 +1,207 @@
+"""Every dashboard page under streamlit's AppTest, on the trained fixture runs and on empty and corrupt folders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard_fixture import EPOCHS, N_ITEMS, REFERENCE, REPO_ROOT
+from mrdib.runs.reader import list_runs, read_metrics, runs_frame
+
+MAIN = str(REPO_ROOT / "app" / "main.py")
+PAGES = ["runs", "metrics", "disentanglement", "sensitivity", "traces", "ablations"]
+
+
+def open_page(page: str | None = None, timeout: float = 60) -> AppTest:
+    app = AppTest.from_file(MAIN, default_timeout=timeout).run()
+    if page:
+        app.switch_page(f"app_pages/{page}.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def _runs(root) -> "pd.DataFrame":  # noqa: F821
+    return runs_frame(list_runs(root))
+
+
+# -- empty and corrupt folders ------------------------------------------------------------------
+
+def test_empty_folder_welcome_offers_the_demo(empty_artifacts):
+    app = open_page()
+    assert app.title[0].value == "MRdIB runs"
+    assert any("No runs yet" in h.value for h in app.subheader)
+    assert app.button(key="welcome_build_demo").label == "Build the demo runs"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_empty_folder_pages_point_to_welcome(empty_artifacts, page):
+    app = open_page(page)
+    assert app.info and "No " in app.info[0].value
+    assert not app.get("plotly_chart")
+
+
+def test_demo_button_trains_and_fills_the_folder(empty_artifacts, monkeypatch):
+    from app.lib import welcome
+    from mrdib import demo
+
+    monkeypatch.setattr(demo, "demo_plan", lambda: [demo.DemoRun("vbpr", False), demo.DemoRun("vbpr", True)])
+    monkeypatch.setattr(welcome, "DASHBOARD_DEMO_EPOCHS", 1)
+    app = open_page(timeout=120)
+    assert "**2 runs**" in app.markdown[-1].value
+    app.button(key="welcome_build_demo").click().run(timeout=180)
+    assert not app.exception, [e.value for e in app.exception]
+    runs = _runs(empty_artifacts)
+    assert sorted(runs["mrdib"]) == [False, True] and set(runs["status"]) == {"done"}
+    assert [m.value for m in app.metric][:1] == ["2"]  # the welcome page now shows the overview
+
+
+def test_only_a_corrupt_folder_shows_a_warning_row(tmp_path, monkeypatch):
+    (tmp_path / "runs" / "half-written").mkdir(parents=True)
+    (tmp_path / "runs" / "half-written" / "config.json").write_text('{"run_id": "x", "backbone"')
+    monkeypatch.setenv("MRDIB_ARTIFACTS", str(tmp_path))
+    app = open_page("runs")
+    assert "half-written" in app.warning[0].value and "not valid JSON" in app.warning[0].value
+    table = app.dataframe[0].value
+    assert list(table["status"]) == ["corrupt"]
+    for page in PAGES[1:]:
+        app.switch_page(f"app_pages/{page}.py").run()
+        assert not app.exception and app.info, page
+
+
+# -- fixture runs -------------------------------------------------------------------------------
+
+def test_runs_page_lists_filters_and_flags(artifacts_env):
+    app = open_page("runs")
+    table = app.dataframe[0].value
+    assert len(table) == 17
+    by_id = table.set_index("run_id")
+    assert by_id.loc["zz-corrupt-run", "status"] == "corrupt"
+    running = table[table["status"] == "running"].iloc[0]
+    assert running["epoch"] == f"{EPOCHS}/{EPOCHS}"  # the half-written third line is not an epoch
+    assert by_id.loc["vbpr-mrdib-0.002-0.01-0.01-s0", "status"] == "failed"
+    assert any("zz-corrupt-run" in w.value for w in app.warning)
+
+    app.multiselect(key="runs_status").set_value(["done"]).run()
+    assert len(app.dataframe[0].value) == 14
+    app.segmented_control(key="runs_mrdib").set_value("off").run()
+    assert sorted(app.dataframe[0].value["run_id"]) == ["vbpr-base-s0", "vbpr-base-s1"]
+    app.segmented_control(key="runs_mrdib").set_value("on").run()
+    app.multiselect(key="runs_a1").set_value([0.0001]).run()
+    assert list(app.dataframe[0].value["run_id"]) == ["vbpr-mrdib-0.0001-0.01-0.01-s0"]
+
+
+def test_metrics_table_values_match_the_runs(artifacts_env):
+    runs = _runs(artifacts_env)
+    done = runs[runs["status"] == "done"]
+    base = done[~done["mrdib"]]["test/recall@5"]
+    at_reference = done[done["mrdib"] & np.isclose(done["a1"], REFERENCE[0]) & np.isclose(done["a2"], REFERENCE[1])
+                        & np.isclose(done["a3"], REFERENCE[2])]["test/recall@5"]
+    assert len(base) == 2 and len(at_reference) == 2
+
+    app = open_page("metrics")
+    table = app.dataframe[0].value.set_index("variant")
+    assert table.loc["baseline", "recall@5"] == f"{base.mean():.4f} ± {base.std():.4f}"
+    assert table.loc["+MRdIB", "recall@5"] == f"{at_reference.mean():.4f} ± {at_reference.std():.4f}"
+    assert table.loc["+MRdIB", "seeds"] == "2"
+    improvement = (at_reference.mean() - base.mean()) / base.mean() * 100
+    assert table.loc["improvement %", "recall@5"] == f"{improvement:+.1f}%"
+    assert "recall@10" not in table.columns
+    [chart] = app.get("plotly_chart")
+
+    app.toggle(key="metrics_more_k").set_value(True).run()
+    wide = app.dataframe[0].value
+    assert {"recall@10", "ndcg@20"} <= set(wide.columns)
+    labels = [b.label for b in app.get("download_button")]
+    assert labels == ["CSV", "LaTeX", "PNG", "SVG", "PDF"]
+
+
+def test_disentanglement_pca_side_by_side_with_scores(artifacts_env, charts):
+    app = open_page("disentanglement")
+    [figure] = charts(app)
+    traces = figure["data"]
+    assert [t["type"] for t in traces] == ["scatter"] * 4  # 2 panels x 2 modalities
+    assert [t["name"] for t in traces] == ["image", "text", "image", "text"]
+    assert all(len(t["x"]) == N_ITEMS for t in traces)
+    captions = [a["text"] for a in figure["layout"]["annotations"] if "silhouette" in a["text"]]
+    assert len(captions) == 2 and all("in this view" in c and "mixing" in c for c in captions)
+    metrics = {m.label: m.value for m in app.metric}
+    assert set(metrics) == {"baseline: modality silhouette, PCA view", "baseline: kNN modality mixing in z",
+                            "+MRdIB: modality silhouette, PCA view", "+MRdIB: kNN modality mixing in z"}
+    assert f"{float(metrics['baseline: modality silhouette, PCA view']):.2f}" in captions[0]
+    assert app.selectbox(key="disent_ours").value == "vbpr-mrdib-0.001-0.01-0.01-s0"
+
+    app.selectbox(key="disent_color").set_value(app.selectbox(key="disent_color").options[1]).run()
+    [figure] = charts(app)
+    colors = figure["data"][0]["marker"]["color"]
+    assert len(colors) == N_ITEMS and len(set(colors)) > 1
+
+
+def test_disentanglement_planted_factor_colouring(artifacts_env, charts):
+    app = open_page("disentanglement")
+    options = app.selectbox(key="disent_color").options
+    assert "planted: redundant" in options
+    app.selectbox(key="disent_color").set_value("planted: redundant").run()
+    [figure] = charts(app)
+    marker = figure["data"][0]["marker"]
+    assert marker["colorbar"]["title"]["text"] == "redundant" and len(marker["color"]) == N_ITEMS
+    assert [t["marker"]["symbol"] for t in figure["data"][:2]] == ["circle", "x"]  # symbol = modality
+
+
+def test_disentanglement_tsne_is_computed_on_demand_and_cached(artifacts_env, charts):
+    app = open_page("disentanglement")
+    app.segmented_control(key="disent_method").set_value("tsne").run()
+    assert not app.get("plotly_chart")
+    assert "not cached yet" in app.info[0].value
+    app.button(key="disent_compute").click().run(timeout=180)
+    assert not app.exception
+    [figure] = charts(app)
+    assert all(len(t["x"]) == N_ITEMS for t in figure["data"])
+    for run_id in ("vbpr-base-s0", "vbpr-mrdib-0.001-0.01-0.01-s0"):
+        assert (artifacts_env / "runs" / run_id / "projections" / "tsne.npz").is_file()
+    again = open_page("disentanglement")
+    again.segmented_control(key="disent_method").set_value("tsne").run()
+    assert again.get("plotly_chart") and "disent_compute" not in [b.key for b in again.button]
+
+
+def test_sensitivity_curves_per_alpha(artifacts_env, charts):
+    app = open_page("sensitivity")
+    [figure] = charts(app)
+    traces = figure["data"]
+    assert len(traces) == 12  # 3 alphas x 4 metrics
+    layout = figure["layout"]
+    assert all(layout[f"xaxis{n}"]["type"] == "log" for n in ("", "2", "3"))
+    a1_recall = next(t for t in traces if t["name"] == "recall@5" and t.get("xaxis", "x") == "x")
+    assert a1_recall["x"] == [0.0001, 0.001, 0.01]
+    assert a1_recall["error_y"]["array"][1] > 0 and a1_recall["error_y"]["array"][0] == 0  # 2 seeds vs 1
+
+
+def test_traces_overlay_runs_raw_and_smoothed(artifacts_env, charts):
+    runs = _runs(artifacts_env)
+    app = open_page("traces")
+    chosen = app.multiselect(key="traces_runs").value
+    assert len(chosen) == 2 and chosen[0] == "vbpr-mrdib-0.003-0.01-0.01-s2"  # newest: the one still running
+    series = app.multiselect(key="traces_series").value
+    assert series[:2] == ["losses/total", "losses/backbone"] and "mine_bound/image~text" in series
+    [figure] = charts(app)
+    running_dir = runs.set_index("run_id").loc[chosen[0], "run_dir"]
+    assert len(read_metrics(running_dir)) == EPOCHS
+    total = [t for t in figure["data"] if t.get("xaxis", "x") == "x"]
+    assert len(total) == 4  # two runs, raw and smoothed
+    assert all(t["x"] == list(range(1, EPOCHS + 1)) for t in total)
+
+    app.toggle(key="traces_raw").set_value(False).run()
+    [figure] = charts(app)
+    assert len([t for t in figure["data"] if t.get("xaxis", "x") == "x"]) == 2
+
+
+def test_ablations_and_cost_tables(artifacts_env, charts):
+    app = open_page("ablations")
+    ablation = app.dataframe[0].value
+    assert list(ablation["variant"]) == ["baseline", "full", "no_kl_a1", "no_mine_a2", "no_unique_a3", "kl_only"]
+    assert list(ablation["seeds"]) == ["2", "2", "1", "1", "1", "1"]
+    cost = app.dataframe[1].value
+    assert list(cost["runs baseline"]) == [2] and list(cost["runs +MRdIB"]) == [2]
+    assert cost["paper s/epoch baseline"].iloc[0] == "–"  # the paper has no synthetic data
+    [figure] = charts(app)
+    assert [t["type"] for t in figure["data"]] == ["bar", "bar"]

@@ -1,0 +1,123 @@
+"""Sweep configs: the paper's defaults, validation, grids, deterministic run ids, the two stages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mrdib.errors import ConfigError
+from mrdib.experiments.plan import (PAPER_ALPHA_GRID, ablate, canonical_ablation, first_stage, make_point,
+                                    read_sweep_config, second_stage, second_stage_size, sweep_config_from_dict,
+                                    variant_of)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_are_the_papers_grid_and_ablations():
+    sweep = sweep_config_from_dict({"name": "x"})
+    assert sweep.alphas.triples()[:2] == [(0.0001, 0.0001, 0.0001), (0.0001, 0.0001, 0.001)]
+    assert len(sweep.alphas.triples()) == len(PAPER_ALPHA_GRID) ** 3 == 125
+    assert sweep.ablations == ["no_kl_a1", "no_mine_a2", "no_unique_a3", "kl_only"]
+    assert sweep.variants == ["baseline", "mrdib"]
+
+
+def test_one_at_a_time_grid_varies_each_alpha_around_the_base():
+    sweep = sweep_config_from_dict({"alphas": {"mode": "one_at_a_time", "base": [0.001, 0.01, 0.01]}})
+    triples = sweep.alphas.triples()
+    assert len(triples) == 13  # base + 3 x 4 new values (the base value appears once per alpha)
+    assert triples[0] == (0.001, 0.01, 0.01)
+    for triple in triples:
+        assert sum(a != b for a, b in zip(triple, (0.001, 0.01, 0.01))) <= 1
+
+
+def test_ablation_aliases_map_to_the_papers_names():
+    assert canonical_ablation("a2=a3=0") == "kl_only"
+    assert canonical_ablation("a1 = 0") == "no_kl_a1"
+    assert ablate((0.1, 0.2, 0.3), "kl_only") == (0.1, 0.0, 0.0)
+    assert variant_of({"enabled": True, "a1": 0.1, "a2": 0.0, "a3": 0.0}) == "kl_only"
+    assert variant_of({"enabled": True, "a1": 0.0, "a2": 0.0, "a3": 0.1}) == "other"
+    assert variant_of({"enabled": False, "a1": 0.0}) == "baseline"
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    ({"bogus": 1}, "unknown setting 'bogus'"),
+    ({"ablations": ["a4=0"]}, "unknown ablation"),
+    ({"mrdib": {"a1": 0.1}}, "mrdib.a1 is set by the sweep"),
+    ({"train": {"seed": 3}}, "train.seed"),
+    ({"backbone_params": {"reg_weight": 0.1}}, "keyed by backbone name"),
+    ({"alphas": {"mode": "spiral"}}, "alphas.mode"),
+    ({"alphas": {"mode": "points"}}, "alphas.points is empty"),
+    ({"selection_seeds": [7]}, "subset of seeds"),
+    ({"name": "a b"}, "may hold only"),
+    ({"ablation_backbones": ["soil"]}, "does not run"),
+])
+def test_bad_configs_fail_with_one_line_naming_the_problem(raw, fragment):
+    with pytest.raises(ConfigError, match=fragment) as info:
+        sweep_config_from_dict(raw, "sweeps/x.yaml")
+    assert "\n" not in str(info.value) and "sweeps/x.yaml" in str(info.value)
+
+
+def test_run_ids_are_deterministic_and_depend_only_on_what_the_run_computes(tmp_path):
+    sweep = sweep_config_from_dict({"train": {"epochs": 2}})
+    point = make_point(sweep, "a", "synthetic", "vbpr", "grid", 0, (0.001, 0.01, 0.01))
+    again = make_point(sweep, str(tmp_path), "synthetic", "vbpr", "grid", 0, (0.001, 0.01, 0.01))
+    assert point.run_id == again.run_id  # the artifacts folder is not part of the identity
+    assert point.run_id.startswith("synthetic-vbpr-mrdib-s0-")
+    threads = sweep_config_from_dict({"train": {"epochs": 2, "num_threads": 4}})
+    assert make_point(threads, "a", "synthetic", "vbpr", "grid", 0, (0.001, 0.01, 0.01)).run_id == point.run_id
+    assert make_point(sweep, "a", "synthetic", "vbpr", "grid", 1, (0.001, 0.01, 0.01)).run_id != point.run_id
+    assert make_point(sweep, "a", "synthetic", "vbpr", "grid", 0, (0.005, 0.01, 0.01)).run_id != point.run_id
+    longer = sweep_config_from_dict({"train": {"epochs": 3}})
+    assert make_point(longer, "a", "synthetic", "vbpr", "grid", 0, (0.001, 0.01, 0.01)).run_id != point.run_id
+    assert point.config["train"]["epochs"] == 2 and point.config["mrdib"]["enabled"] is True
+    assert point.config["backbone_params"]["reg_weight"] == 0.0001  # the backbone's published default
+
+
+def test_baseline_points_ignore_alpha_settings():
+    one = sweep_config_from_dict({"mrdib": {"critic_lr": 0.001}})
+    two = sweep_config_from_dict({"mrdib": {"critic_lr": 0.01}})
+    base_one = make_point(one, "a", "synthetic", "vbpr", "baseline", 0, None)
+    base_two = make_point(two, "a", "synthetic", "vbpr", "baseline", 0, None)
+    assert base_one.run_id == base_two.run_id and base_one.variant == "baseline"
+
+
+def test_stages_grid_on_selection_seeds_then_final_seeds_and_ablations_at_the_chosen_alphas():
+    sweep = sweep_config_from_dict({
+        "seeds": [0, 1, 2], "selection_seeds": [0], "ablations": ["a1=0", "a2=a3=0"],
+        "alphas": {"mode": "points", "points": [[0.001, 0.01, 0.01], [0.01, 0.01, 0.01]]},
+        "backbone_params": {"vbpr": {"reg_weight": 0.001}}})
+    first = first_stage(sweep, "a", "synthetic", "vbpr")
+    assert [p.stage for p in first].count("baseline") == 3
+    assert sorted((p.alphas, p.seed) for p in first if p.stage == "grid") == [
+        ((0.001, 0.01, 0.01), 0), ((0.01, 0.01, 0.01), 0)]
+    assert all(p.config["backbone_params"]["reg_weight"] == 0.001 for p in first)
+    second = second_stage(sweep, "a", "synthetic", "vbpr", (0.01, 0.01, 0.01))
+    assert len(second) == second_stage_size(sweep, "synthetic", "vbpr") == 2 + 2 * 3
+    assert sorted(p.seed for p in second if p.stage == "final") == [1, 2]
+    assert {(p.variant, p.alphas) for p in second if p.stage == "ablation"} == {
+        ("no_kl_a1", (0.0, 0.01, 0.01)), ("kl_only", (0.01, 0.0, 0.0))}
+
+
+def test_ablations_only_for_the_named_backbones():
+    sweep = sweep_config_from_dict({"backbones": ["vbpr", "mgcn"], "ablation_backbones": ["vbpr"]})
+    assert sweep.runs_ablations("synthetic", "vbpr") and not sweep.runs_ablations("synthetic", "mgcn")
+    assert second_stage_size(sweep, "synthetic", "mgcn") == 0
+
+
+@pytest.mark.parametrize("name", ["reproduction_tiktok", "reproduction_baby", "ablation_baby", "smoke_synthetic",
+                                  "tune_vs_grid_synthetic"])
+def test_shipped_sweep_configs_parse(name):
+    sweep = read_sweep_config(REPO / "configs" / "sweeps" / f"{name}.yaml")
+    assert sweep.name == name
+    if name.startswith("reproduction"):
+        assert sweep.backbones == ["vbpr", "mmgcn", "dualgnn", "freedom", "mgcn", "soil"]
+        assert len(sweep.seeds) >= 3 and sweep.train["epochs"] <= 60
+
+
+def test_the_baby_sweeps_share_their_common_runs():
+    reproduction = read_sweep_config(REPO / "configs" / "sweeps" / "reproduction_baby.yaml")
+    ablation = read_sweep_config(REPO / "configs" / "sweeps" / "ablation_baby.yaml")
+    for backbone in ablation.backbones:
+        shared = {p.run_id for p in first_stage(ablation, "a", ablation.datasets[0], backbone)}
+        assert shared == {p.run_id for p in first_stage(reproduction, "b", reproduction.datasets[0], backbone)}

@@ -1,0 +1,151 @@
+"""Tables 1-3, the sensitivity data and the written files, on run folders with known numbers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import stats
+
+from mrdib.errors import MrdibError
+from mrdib.experiments import render
+from mrdib.experiments.render import latex_table, write_report
+from mrdib.experiments.report import build_report, improvement_plot, sensitivity_plot
+from experiment_helpers import fake_run  # noqa: F401 (pytest fixtures)
+
+CHOSEN = (0.001, 0.01, 0.01)
+
+
+@pytest.fixture
+def artifacts(tmp_path, fake_run):
+    """vbpr on 'toy': baseline, a one-at-a-time a1 grid, and two ablations at the chosen alphas."""
+    base_test = [0.100, 0.110, 0.105]
+    full_test = [0.120, 0.125, 0.118]
+    for seed in range(3):
+        fake_run(tmp_path, f"base-{seed}", seed=seed, valid={"recall@5": 0.1, "ndcg@5": 0.05},
+                 test={"recall@5": base_test[seed], "ndcg@5": 0.05}, seconds_per_epoch=2.0)
+        fake_run(tmp_path, f"full-{seed}", mrdib=CHOSEN, seed=seed, valid={"recall@5": 0.2, "ndcg@5": 0.06},
+                 test={"recall@5": full_test[seed], "ndcg@5": 0.06}, seconds_per_epoch=2.2)
+        fake_run(tmp_path, f"noa1-{seed}", mrdib=(0.0, 0.01, 0.01), seed=seed, valid={"recall@5": 0.15},
+                 test={"recall@5": 0.11})
+        fake_run(tmp_path, f"klonly-{seed}", mrdib=(0.001, 0.0, 0.0), seed=seed, valid={"recall@5": 0.15},
+                 test={"recall@5": 0.105})
+    for value, valid in ((0.0001, 0.18), (0.01, 0.12)):  # grid points on seed 0 only
+        fake_run(tmp_path, f"a1-{value}", mrdib=(value, 0.01, 0.01), seed=0, valid={"recall@5": valid},
+                 test={"recall@5": 0.3})
+    fake_run(tmp_path, "a3-off-elsewhere", mrdib=(0.005, 0.05, 0.0), seed=0, valid={"recall@5": 0.01},
+             test={"recall@5": 0.01})
+    return tmp_path, base_test, full_test
+
+
+def test_table1_means_stds_improvement_and_paired_p(artifacts):
+    root, base_test, full_test = artifacts
+    report = build_report(root)
+    row = report.table1[report.table1.metric == "recall@5"].iloc[0]
+    assert (row.dataset, row.backbone, row.alphas) == ("toy", "vbpr", "0.001/0.01/0.01")
+    assert row.baseline_mean == pytest.approx(sum(base_test) / 3)
+    assert row.mrdib_std == pytest.approx(stats.tstd(full_test))
+    assert row.improvement_pct == pytest.approx((sum(full_test) - sum(base_test)) / sum(base_test) * 100)
+    assert row.p_value == pytest.approx(stats.ttest_rel(full_test, base_test).pvalue)
+    assert row.n_pairs == 3 and row.candidates == 3
+    ndcg = report.table1[report.table1.metric == "ndcg@5"].iloc[0]
+    assert math.isnan(ndcg.p_value)  # identical differences: no test, reported as n/a
+
+
+def test_table2_takes_the_ablations_at_the_chosen_alphas(artifacts):
+    report = build_report(artifacts[0])
+    table = report.table2[report.table2.metric == "recall@5"].set_index("variant")
+    assert list(table.index) == ["baseline", "full", "no_kl_a1", "no_unique_a3", "kl_only"]
+    assert table.at["no_kl_a1", "alphas"] == "0/0.01/0.01" and table.at["no_kl_a1", "at_chosen_alphas"]
+    # a3=0 exists only at other alphas: shown, but flagged as not at the chosen alphas
+    assert table.at["no_unique_a3", "alphas"] == "0.005/0.05/0" and not table.at["no_unique_a3", "at_chosen_alphas"]
+    assert table.at["kl_only", "mean"] == pytest.approx(0.105)
+    assert table.at["kl_only", "vs_full_pct"] == pytest.approx((0.105 - 0.121) / 0.121 * 100)
+
+
+def test_table3_seconds_per_epoch_and_overhead(artifacts):
+    row = build_report(artifacts[0]).table3.iloc[0]
+    assert row.baseline_seconds == pytest.approx(2.0) and row.mrdib_seconds == pytest.approx(2.2)
+    assert row.overhead_pct == pytest.approx(10.0)
+
+
+def test_sensitivity_uses_the_shared_seeds_and_marks_the_choice(artifacts):
+    report = build_report(artifacts[0])
+    curve = report.sensitivity[(report.sensitivity.alpha == "a1") & (report.sensitivity.split == "valid")]
+    assert list(curve.value) == [0.0001, 0.001, 0.01]
+    assert list(curve.n) == [1, 1, 1]  # the chosen point's extra seeds are not mixed in
+    assert list(curve.chosen) == [False, True, False]
+    figure = sensitivity_plot(report.sensitivity, "toy", "vbpr")  # the dashboard's figure, plus the star
+    curves = [t for t in figure.data if t.name == "valid recall@5" and len(t.x)]
+    assert len(curves) == 1 and list(curves[0].x) == [0.0001, 0.001, 0.01]
+    assert list(curves[0].y) == pytest.approx([0.18, 0.2, 0.12])
+    assert [list(t.x) for t in figure.data if t.name == "chosen on valid"] == [[0.001]]
+    assert figure.layout.xaxis.type == "log"
+    assert report.budget["runs"] == 15 and report.budget["epochs"] == 45
+
+
+def test_write_report_files_markdown_and_latex(artifacts, tmp_path):
+    out = tmp_path / "docs"
+    files = write_report(build_report(artifacts[0]), out, "Toy results", report_command="python -m mrdib report",
+                         png=False)
+    names = {p.name for p in files}
+    assert {"results.md", "table1.csv", "table1.tex", "table2_ablations.csv", "table2_ablations.tex",
+            "table3_time.csv", "sensitivity.csv"} <= names
+    markdown = (out / "results.md").read_text()
+    assert markdown.startswith("# Toy results")
+    assert "python -m mrdib report" in markdown
+    assert "| vbpr+MRdIB (0.001/0.01/0.01) | 0.1210 ± 0.0036" in markdown
+    assert "**validation**" in markdown and "n=3" in markdown
+    assert "+MRdIB (a3=0) [0.005/0.05/0] *" in markdown
+    latex = (out / "table1.tex").read_text()
+    assert r"$\pm$" in latex and r"\%" in latex and "\\toprule" in latex
+
+
+def test_png_export_failure_is_reported_not_raised(artifacts, tmp_path, monkeypatch):
+    import plotly.io as pio
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no browser for kaleido")
+
+    monkeypatch.setattr(pio, "write_images", broken)
+    with pytest.warns(UserWarning, match="PNG export skipped"):
+        files = write_report(build_report(artifacts[0]), tmp_path / "out", png=True)
+    assert not any(p.suffix == ".png" for p in files)
+    assert "PNG export skipped (RuntimeError: no browser for kaleido)" in (tmp_path / "out" / "results.md").read_text()
+
+
+def test_latex_tables_escape_their_cells():
+    import pandas as pd
+
+    latex = latex_table(pd.DataFrame([{"variant": "no_kl_a1 & 5%", "R@5": "0.1 ± 0.2"}]), "cap", "tab:x")
+    assert r"no\_kl\_a1 \& 5\%" in latex and r"0.1 $\pm$ 0.2" in latex and r"\label{tab:x}" in latex
+
+
+def test_improvement_plot_sits_beside_the_papers_number(tmp_path, fake_run):
+    for seed in range(2):
+        fake_run(tmp_path, f"b{seed}", dataset="baby", seed=seed, valid={"recall@5": 0.1}, test={"recall@5": 0.02})
+        fake_run(tmp_path, f"m{seed}", dataset="baby", mrdib=CHOSEN, seed=seed, valid={"recall@5": 0.1},
+                 test={"recall@5": 0.025})
+    report = build_report(tmp_path)
+    row = report.table1[report.table1.metric == "recall@5"].iloc[0]
+    assert row.paper_baseline == 0.0243 and row.paper_mrdib == 0.0299  # VBPR on Baby, the paper's Table 1
+    figure = improvement_plot(report.table1)
+    assert [t.name for t in figure.data] == ["measured", "paper"]
+    assert list(figure.data[0].y) == pytest.approx([25.0])
+    assert "paper's improvement" in render.render_markdown(report)
+
+
+def test_empty_artifacts_is_a_one_line_error(tmp_path):
+    with pytest.raises(MrdibError, match="no finished runs"):
+        build_report(tmp_path)
+    with pytest.raises(MrdibError, match="no such sweep plan"):
+        build_report(tmp_path, sweeps=["missing"])
+
+
+def test_summary_names_pairs_where_mrdib_did_not_help(tmp_path, fake_run):
+    for seed in range(3):
+        fake_run(tmp_path, f"b{seed}", seed=seed, valid={"recall@5": 0.1}, test={"recall@5": 0.2 + seed * 0.01})
+        fake_run(tmp_path, f"m{seed}", mrdib=CHOSEN, seed=seed, valid={"recall@5": 0.1},
+                 test={"recall@5": 0.1 + seed * 0.02})
+    markdown = render.render_markdown(build_report(tmp_path))
+    assert "did **not** help" in markdown and "vbpr on toy" in markdown

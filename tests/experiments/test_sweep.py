@@ -1,0 +1,109 @@
+"""Sweeps on tiny synthetic data: two stages, resumability, failed runs moved aside, workers, locks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mrdib.config import RunConfig
+from mrdib.experiments.plan import first_stage, sweep_config_from_dict
+from mrdib.experiments.sweep import REPLACED_DIR, execute_point, point_lock, run_state, run_sweep
+from mrdib.runner import train_run
+from mrdib.runs.reader import read_metrics, read_run
+from mrdib.training.trainer import Callback
+from experiment_helpers import tiny_data_dir  # noqa: F401 (pytest fixtures)
+
+FAST_TRAIN = {"epochs": 2, "batch_size": 512, "embedding_size": 16}  # tests/conftest.py's fast_config
+
+
+def tiny_sweep(data_dir: str, **values):
+    raw = {"name": "tiny", "datasets": [data_dir], "backbones": ["vbpr"], "seeds": [0, 1], "selection_seeds": [0],
+           "alphas": {"mode": "points", "points": [[0.001, 0.01, 0.01], [0.05, 0.05, 0.05]]},
+           "ablations": ["a2=a3=0"], "train": dict(FAST_TRAIN)}
+    raw.update(values)
+    return sweep_config_from_dict(raw)
+
+
+def test_sweep_runs_both_stages_chooses_on_validation_and_a_rerun_skips_everything(tiny_data_dir, tmp_path, capsys):
+    sweep = tiny_sweep(tiny_data_dir)
+    result = run_sweep(sweep, tmp_path, progress=True, threads=1)
+    assert result.complete and result.counts == {"trained": 7}  # 2 baselines, 2 grid, 1 final seed, 2 ablations
+    assert "7/7" in capsys.readouterr().err  # one bar over the whole sweep, its total known up front
+    plan = json.loads(result.plan_path.read_text())
+    assert plan["finished"] and len(plan["points"]) == 7
+    assert all(p["status"] == "done" for p in plan["points"])
+    grid = [p for p in plan["points"] if p["stage"] == "grid"]
+    valid = {tuple(p["alphas"]): read_run(tmp_path / "runs" / p["run_id"]).summary["valid"]["recall@5"] for p in grid}
+    chosen = tuple(plan["selections"][f"{tiny_data_dir}/vbpr"]["alphas"])
+    assert valid[chosen] == max(valid.values())
+    final = [p for p in plan["points"] if p["stage"] in ("final", "ablation")]
+    assert {tuple(p["alphas"]) for p in final if p["stage"] == "final"} == {chosen}
+    assert {tuple(p["alphas"]) for p in final if p["stage"] == "ablation"} == {(chosen[0], 0.0, 0.0)}
+
+    again = run_sweep(sweep, tmp_path, progress=False, threads=1)
+    assert again.complete and again.counts == {}
+    assert len(json.loads(again.plan_path.read_text())["history"]) == 2
+
+
+class _StopAfterFirstEpoch(Callback):
+    def __init__(self, error: BaseException):
+        self.error = error
+
+    def on_epoch_end(self, trainer, record) -> None:
+        raise self.error
+
+
+def _start(point, error: BaseException) -> Path:
+    cfg = RunConfig.from_dict({k: v for k, v in point.config.items() if k != "run_id"})
+    cfg.run_id = point.run_id
+    with pytest.raises(type(error)):
+        train_run(cfg, progress=False, callbacks=[_StopAfterFirstEpoch(error)])
+    return Path(cfg.artifacts) / "runs" / cfg.run_id
+
+
+def test_interrupted_runs_resume_and_failed_runs_restart_after_moving_aside(tiny_data_dir, tmp_path):
+    sweep = tiny_sweep(tiny_data_dir, variants=["baseline"])
+    interrupted, failed = first_stage(sweep, str(tmp_path), tiny_data_dir, "vbpr")
+    interrupted_dir = _start(interrupted, KeyboardInterrupt())
+    failed_dir = _start(failed, RuntimeError("boom"))
+    assert run_state(interrupted_dir) == "interrupted" and run_state(failed_dir) == "broken"
+
+    result = run_sweep(sweep, tmp_path, progress=False, threads=1)
+    assert result.counts == {"resumed": 1, "restarted": 1}
+    assert [r["epoch"] for r in read_metrics(interrupted_dir)] == [1, 2]  # continued, not started over
+    assert read_run(interrupted_dir).status == "done" and read_run(failed_dir).status == "done"
+    kept = list((tmp_path / "runs" / REPLACED_DIR).iterdir())
+    assert len(kept) == 1 and kept[0].name.startswith(failed.run_id)
+    assert read_run(kept[0]).summary["error"] == "RuntimeError: boom"
+
+
+def test_a_killed_run_with_resume_state_counts_as_interrupted(tiny_data_dir, tmp_path):
+    from mrdib.runs.writer import RunWriter
+
+    point = first_stage(tiny_sweep(tiny_data_dir, variants=["baseline"]), str(tmp_path), tiny_data_dir, "vbpr")[0]
+    run_dir = _start(point, RuntimeError("killed"))
+    RunWriter(run_dir).write_summary({"status": "running"})  # what a SIGKILLed process leaves behind
+    assert run_state(run_dir) == "interrupted"
+    (run_dir / "last.pt").unlink()
+    assert run_state(run_dir) == "broken"
+    assert run_state(tmp_path / "nothing") == "new"
+
+
+def test_a_point_locked_by_another_process_is_left_alone(tiny_data_dir, tmp_path):
+    point = first_stage(tiny_sweep(tiny_data_dir, variants=["baseline"]), str(tmp_path), tiny_data_dir, "vbpr")[0]
+    locks = tmp_path / "locks"
+    with point_lock(locks, point.run_id) as held:
+        assert held
+        outcome = execute_point(point.config, str(locks))
+    assert outcome["outcome"] == "busy" and not (tmp_path / "runs" / point.run_id).exists()
+
+
+def test_two_worker_processes(tiny_data_dir, tmp_path):
+    sweep = tiny_sweep(tiny_data_dir, variants=["baseline"], train={**FAST_TRAIN, "epochs": 1})
+    result = run_sweep(sweep, tmp_path, workers=2, progress=False)
+    assert result.complete and result.counts == {"trained": 2}
+    plan = json.loads(result.plan_path.read_text())
+    assert plan["workers"] == 2
+    assert all(read_run(tmp_path / "runs" / p["run_id"]).status == "done" for p in plan["points"])

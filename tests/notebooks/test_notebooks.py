@@ -1,0 +1,43 @@
+"""The walkthrough notebooks: committed without outputs, and each runs top to bottom (fast settings)."""
+
+import nbformat
+import pytest
+
+from conftest import REPO_ROOT
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+NOTEBOOKS = ["01_quickstart.ipynb", "02_plug_into_your_backbone.ipynb", "03_disentanglement_analysis.ipynb"]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_is_committed_without_outputs(name):
+    notebook = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+    nbformat.validate(notebook)
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code_cells
+    for cell in code_cells:
+        assert cell.outputs == [] and cell.execution_count is None, f"{name}: strip outputs before committing"
+
+
+def test_every_notebook_in_the_folder_is_tested():
+    assert sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb")) == NOTEBOOKS
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_top_to_bottom(name, monkeypatch, tmp_path):
+    from nbclient import NotebookClient
+
+    # The kernel inherits this environment: fast settings; temporary folders under tmp_path;
+    # one thread, because on a busy 2-core machine a second thread slowed these tiny fits 4-10x.
+    monkeypatch.setenv("MRDIB_NOTEBOOK_FAST", "1")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    notebook = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+    client = NotebookClient(notebook, kernel_name="python3", timeout=120,
+                            resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    # The notebook kept its runs in a temporary artifacts folder (not in the working tree).
+    assert list(tmp_path.glob("mrdib-notebook-*/runs/*/summary.json"))
+    if name.startswith("03"):
+        assert len(list(tmp_path.glob("mrdib-notebook-*/runs/*/analysis.json"))) == 2
