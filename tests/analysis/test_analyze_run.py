@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import fast_config
+from testing_support import fast_config
 from mrdib.analysis import AnalysisSettings, analyze_run, compare_runs
 from mrdib.analysis.redundancy import MineSettings, one_thread
 from mrdib.analysis.tables import analysis_table

@@ -1,7 +1,7 @@
 """Fixtures of the dashboard tests: the trained fixture artifacts folder and empty ones.
 
 The helpers live in dashboard_fixture.py: pytest imports every conftest.py as the module
-`conftest`, so tests that `from conftest import ...` must keep finding tests/conftest.py.
+`conftest`, so tests that `from testing_support import ...` must keep finding tests/conftest.py.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import fast_config
+from testing_support import fast_config
 from mrdib.backbones import available_backbones, get_backbone
 from mrdib.backbones.base import Backbone
 from mrdib.config import MRdIBConfig, resolve_config

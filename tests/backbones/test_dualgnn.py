@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from conftest import SHARED_DATA
+from testing_support import SHARED_DATA
 from mrdib.backbones import get_backbone
 from mrdib.backbones.base import BPRBatch, bpr_loss
 from mrdib.backbones.dualgnn import pad_by_resampling, user_cooccurrence_topk, user_graph_weights

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SHARED_DATA
+from testing_support import SHARED_DATA
 from mrdib.backbones.base import BPRBatch
 from mrdib.backbones.freedom import FREEDOM, frozen_item_graph, resolve_modality_weights
 from mrdib.errors import ConfigError

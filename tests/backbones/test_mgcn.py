@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SHARED_DATA
+from testing_support import SHARED_DATA
 from mrdib.backbones.base import BPRBatch
 from mrdib.backbones.graphs import normalize_sparse
 from mrdib.backbones.mgcn import MGCN, SparseOperator, info_nce, normalized_interactions, weighted_knn_graph

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from conftest import SHARED_DATA
+from testing_support import SHARED_DATA
 from mrdib.backbones.base import BPRBatch
 from mrdib.backbones.mgcn import MGCN
 from mrdib.backbones.soil import SOIL, item_interest_edges, top_k_per_row, user_interest_edges

@@ -1,6 +1,6 @@
 """Fixtures for the experiment tools: a tiny data folder and fake run folders.
 
-A helper module, not a conftest.py: other test folders do `from conftest import fast_config`,
+A helper module, not a conftest.py: other test folders do `from testing_support import fast_config`,
 which a second conftest module on sys.path would shadow. Test files import the fixtures.
 """
 

@@ -3,7 +3,7 @@
 import nbformat
 import pytest
 
-from conftest import REPO_ROOT
+from testing_support import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 NOTEBOOKS = ["01_quickstart.ipynb", "02_plug_into_your_backbone.ipynb", "03_disentanglement_analysis.ipynb"]

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from conftest import fast_config
+from testing_support import fast_config
 from mrdib.runner import resume_run, train_run
 from mrdib.runs.reader import list_runs, load_checkpoint, read_metrics, read_run
 from mrdib.training.sampler import BPRSampler

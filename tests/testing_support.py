@@ -1,0 +1,32 @@
+"""Helpers shared by the tests: paths and a fast run configuration.
+
+A plain module rather than conftest.py, so `from testing_support import ...` is unambiguous
+even when a test folder has a conftest.py of its own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mrdib.config import RunConfig
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("MRDIB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+def fast_config(tmp_path: Path, **overrides) -> RunConfig:
+    """A run config that trains in a second or two on `small_data`."""
+    cfg = RunConfig(artifacts=str(tmp_path))
+    cfg.backbone_params = {"reg_weight": 1e-4}
+    cfg.train.epochs = 4
+    cfg.train.patience = 10
+    cfg.train.batch_size = 512
+    cfg.train.embedding_size = 16
+    for key, value in overrides.items():
+        section, _, name = key.partition("__")
+        if name:
+            setattr(getattr(cfg, section), name, value)
+        else:
+            setattr(cfg, key, value)
+    return cfg
