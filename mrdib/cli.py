@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from mrdib.errors import MrdibError
@@ -46,8 +45,16 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
                                            "embedding_size", "num_threads") if getattr(args, k) is not None}
     if train:
         values["train"] = train
-    params = {}
-    for item in args.param or []:
+    params = parse_params(args.param)
+    if params:
+        values["backbone_params"] = params
+    return values
+
+
+def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
+    """`--param KEY=VALUE` pairs; VALUE is read as JSON when it parses (numbers, lists), else a string."""
+    params: dict[str, Any] = {}
+    for item in items or []:
         key, sep, raw = item.partition("=")
         if not sep:
             raise MrdibError(f"--param expects KEY=VALUE, got '{item}'")
@@ -55,9 +62,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
             params[key] = json.loads(raw)
         except json.JSONDecodeError:
             params[key] = raw
-    if params:
-        values["backbone_params"] = params
-    return values
+    return params
 
 
 @command("train", "train one backbone, with or without MRdIB, and write a run folder")

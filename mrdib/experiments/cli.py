@@ -6,13 +6,11 @@ Heavy imports (torch, optuna, plotly) happen inside the handlers, so `mrdib --he
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from typing import Any
 
-from mrdib.cli import Handler, command, default_artifacts
-from mrdib.errors import MrdibError
+from mrdib.cli import Handler, command, default_artifacts, parse_params
 
 
 def _invocation(name: str, args: argparse.Namespace, positional: tuple[str, ...] = (),
@@ -89,15 +87,7 @@ def _run_values(args: argparse.Namespace) -> dict[str, Any]:
                                            "num_threads") if getattr(args, k) is not None}
     if train:
         values["train"] = {**values.get("train", {}), **train}
-    params = {}
-    for item in args.param or []:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise MrdibError(f"--param expects KEY=VALUE, got '{item}'")
-        try:
-            params[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key] = raw
+    params = parse_params(args.param)
     if params:
         values["backbone_params"] = {**values.get("backbone_params", {}), **params}
     return values

@@ -196,7 +196,7 @@ def _setup_section(report: Report) -> list[str]:
         ]
         history = plan.get("history", [])
         if history:
-            lines.append(f"- Wall clock of the sweep calls: " + "; ".join(
+            lines.append("- Wall clock of the sweep calls: " + "; ".join(
                 f"{h.get('started')} to {h.get('finished')} ({h.get('workers')} "
                 f"worker{'s' if h.get('workers') != 1 else ''})" for h in history) + ".")
         if config.get("notes"):

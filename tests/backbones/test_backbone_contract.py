@@ -13,7 +13,6 @@ from mrdib.backbones import available_backbones, get_backbone
 from mrdib.backbones.base import Backbone
 from mrdib.config import MRdIBConfig, resolve_config
 from mrdib.evaluation import EvalConfig, RankingEvaluator
-from mrdib.objective.plugin import MRdIB
 from mrdib.runner import build_trainer, train_run
 from mrdib.runs.reader import load_checkpoint, load_embeddings, read_metrics, read_run
 from mrdib.training.sampler import BPRSampler
