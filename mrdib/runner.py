@@ -56,7 +56,7 @@ def train_run(cfg: RunConfig, progress: bool | None = None,
     run_dir = runs_root(cfg) / cfg.run_id
     if (run_dir / CONFIG_FILE).exists():
         raise RunError(f"{run_dir}: a run with this id already exists (use --resume to continue it)")
-    config = {"run_id": cfg.run_id, "created": utc_now(), **cfg.to_dict(), "data": cfg.data,
+    config = {"run_id": cfg.run_id, "created": utc_now(), **cfg.to_dict(),
               "dataset": data.describe(), "env": environment_info()}
     writer = RunWriter(run_dir)
     writer.write_config(config)

@@ -154,12 +154,11 @@ class Trainer:
                 break
         if self.best_model_state is not None:
             self.model.load_state_dict(self.best_model_state)
-        valid = self.evaluate("valid")
         test = self.evaluate("test")
         result = TrainResult(
             best_epoch=self.stop.best_epoch,
             epochs_run=self.stop.epoch,
-            valid=valid,
+            valid=dict(self.stop.best_valid),
             test=test,
             seconds_per_epoch=self.stop.train_seconds_total / max(self.stop.epoch, 1),
             stopped_early=stopped_early,
