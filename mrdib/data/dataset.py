@@ -53,8 +53,8 @@ class InteractionData:
         return self._csr(self.test)
 
     def feature_tensors(self) -> dict[str, torch.Tensor]:
-        return {name: torch.from_numpy(np.ascontiguousarray(f, dtype=np.float32))
-                for name, f in self.features.items()}
+        """Fresh float32 copies: a backbone that fine-tunes its features must not alter the data."""
+        return {name: torch.tensor(f, dtype=torch.float32) for name, f in self.features.items()}
 
     def describe(self) -> dict:
         """Small JSON-able summary recorded in every run's config."""
