@@ -42,7 +42,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
     if mrdib:
         values["mrdib"] = mrdib
     train = {k: getattr(args, k) for k in ("seed", "epochs", "patience", "batch_size", "learning_rate",
-                                           "embedding_size", "num_threads") if getattr(args, k) is not None}
+                                           "embedding_size", "num_threads", "device") if getattr(args, k) is not None}
     if train:
         values["train"] = train
     params = parse_params(args.param)
@@ -82,6 +82,7 @@ def _train_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--lr", dest="learning_rate", type=float)
     parser.add_argument("--embedding-size", dest="embedding_size", type=int)
     parser.add_argument("--threads", dest="num_threads", type=int)
+    parser.add_argument("--device", help="cpu (default), cuda, cuda:N or auto")
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="backbone parameter, repeatable")
     parser.add_argument("--artifacts", help="artifacts folder (default artifacts/ or $MRDIB_ARTIFACTS)")
     parser.add_argument("--run-id", dest="run_id")
@@ -94,7 +95,7 @@ def _train_command(parser: argparse.ArgumentParser) -> Handler:
 
         progress = False if args.quiet else None
         if args.resume:
-            run_dir, result = resume_run(args.resume, progress=progress)
+            run_dir, result = resume_run(args.resume, progress=progress, device=args.device)
         else:
             file_values = read_config_file(args.config) if args.config else {}
             cli_values = _train_overrides(args)

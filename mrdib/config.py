@@ -41,6 +41,7 @@ class TrainConfig:
     topk: tuple[int, ...] = (5, 10, 20)
     stop_metric: str = "recall@5"
     num_threads: int = 0  # 0 keeps torch's default
+    device: str = "cpu"  # "cpu", "cuda", "cuda:1", or "auto" (cuda when available); CPU runs are bit-reproducible
 
 
 @dataclass

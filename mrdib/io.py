@@ -40,7 +40,20 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, default=_json_default) + "\n").encode())
 
 
+def to_cpu(obj: Any) -> Any:
+    """The same nested dicts/lists with every tensor on the CPU, so files load on any machine."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {key: to_cpu(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_cpu(value) for value in obj)
+    return obj
+
+
 def atomic_torch_save(path: str | Path, obj: Any) -> None:
+    """Tensors are saved on the CPU whatever device trained them."""
+    obj = to_cpu(obj)
     _atomic_write(Path(path), lambda h: torch.save(obj, h))
 
 

@@ -66,8 +66,11 @@ def train_run(cfg: RunConfig, progress: bool | None = None,
 
 
 def resume_run(run_dir: str | Path, progress: bool | None = None,
-               callbacks: list[Callback] | None = None) -> tuple[Path, TrainResult]:
-    """Continue an interrupted run from its last completed epoch (extra `callbacks` as in train_run)."""
+               callbacks: list[Callback] | None = None, device: str | None = None) -> tuple[Path, TrainResult]:
+    """Continue an interrupted run from its last completed epoch (extra `callbacks` as in train_run).
+
+    `device` overrides the one the run started on (a GPU run may be finished on a CPU).
+    """
     run_dir = Path(run_dir)
     config_path, resume_path = run_dir / CONFIG_FILE, run_dir / RESUME_FILE
     if not config_path.is_file():
@@ -76,12 +79,14 @@ def resume_run(run_dir: str | Path, progress: bool | None = None,
         raise RunError(f"{run_dir}: nothing to resume from (no {RESUME_FILE}; the run never finished an epoch)")
     try:
         config = json.loads(config_path.read_text())
-        state = torch.load(resume_path, weights_only=True)
+        state = torch.load(resume_path, weights_only=True, map_location="cpu")
     except (json.JSONDecodeError, RuntimeError, EOFError) as exc:
         raise RunError(f"{run_dir}: corrupt run folder ({exc})")
     raw = {k: v for k, v in config.items() if k not in ("run_id", "created", "dataset", "env", "format_version")}
     cfg = RunConfig.from_dict(raw)
     cfg.run_id = config["run_id"]
+    if device:
+        cfg.train.device = device
     data = load_dataset(cfg.data, Path(cfg.artifacts))
     writer = RunWriter(run_dir)
     folder_callback = RunFolderCallback(writer, config)

@@ -89,7 +89,7 @@ def user_graph_weights(counts: torch.Tensor, valid: torch.Tensor, user_aggr_mode
 def user_graph_matrix(neighbours: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """The sparse [n_users, n_users] aggregation matrix of a neighbour table (repeats add up); COO."""
     n_users, k = neighbours.shape
-    rows = torch.arange(n_users).repeat_interleave(k)
+    rows = torch.arange(n_users, device=neighbours.device).repeat_interleave(k)
     keep = weights.reshape(-1) > 0
     indices = torch.stack([rows[keep], neighbours.reshape(-1)[keep]])
     return torch.sparse_coo_tensor(indices, weights.reshape(-1)[keep], (n_users, n_users)).coalesce()
@@ -101,8 +101,8 @@ def pad_by_resampling(candidates: torch.Tensor, k: int) -> torch.Tensor:
     DualGNN fills the k slots of a user with fewer than k co-occurring users by drawing from
     those it has, afresh every epoch. Rows with no candidate get slot 0 (masked out later).
     """
-    slots = torch.arange(k).expand(len(candidates), k)
-    drawn = (torch.rand(len(candidates), k) * candidates.clamp_min(1).unsqueeze(1)).long()
+    slots = torch.arange(k, device=candidates.device).expand(len(candidates), k)
+    drawn = (torch.rand(len(candidates), k, device=candidates.device) * candidates.clamp_min(1).unsqueeze(1)).long()
     return torch.where(slots < candidates.unsqueeze(1), slots, drawn)
 
 

@@ -83,7 +83,7 @@ def normalize_sparse(adj: torch.Tensor, mode: str = "sym") -> torch.Tensor:
     adj = adj.coalesce()
     rows, cols = adj.indices()
     values = adj.values()
-    row_sums = torch.zeros(adj.shape[0], dtype=values.dtype).index_add_(0, rows, values)
+    row_sums = torch.zeros(adj.shape[0], dtype=values.dtype, device=values.device).index_add_(0, rows, values)
     if mode == "row":
         scale = _inverse_power(row_sums, 1.0).index_select(0, rows)
     elif mode == "sym":
@@ -92,7 +92,7 @@ def normalize_sparse(adj: torch.Tensor, mode: str = "sym") -> torch.Tensor:
         inv_sqrt = _inverse_power(row_sums, 0.5)
         scale = inv_sqrt.index_select(0, rows) * inv_sqrt.index_select(0, cols)
     else:
-        col_sums = torch.zeros(adj.shape[1], dtype=values.dtype).index_add_(0, cols, values)
+        col_sums = torch.zeros(adj.shape[1], dtype=values.dtype, device=values.device).index_add_(0, cols, values)
         scale = _inverse_power(row_sums, 0.5).index_select(0, rows) * _inverse_power(col_sums, 0.5).index_select(0, cols)
     return torch.sparse_coo_tensor(adj.indices(), values * scale, adj.shape, is_coalesced=True,
                                    check_invariants=False)
@@ -145,7 +145,7 @@ def degree_sensitive_edge_sample(edge_weights: torch.Tensor, keep_fraction: floa
     """
     n_keep = int(edge_weights.numel() * keep_fraction)
     if n_keep <= 0:
-        return torch.zeros(0, dtype=torch.int64)
+        return torch.zeros(0, dtype=torch.int64, device=edge_weights.device)
     return torch.multinomial(edge_weights, n_keep, replacement=False, generator=generator)
 
 

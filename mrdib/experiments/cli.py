@@ -34,6 +34,7 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
     parser.add_argument("--artifacts", help="artifacts folder (default: the config's, else artifacts/)")
     parser.add_argument("--threads", type=int, help="torch threads per worker (default: cores // workers)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or auto for every run (default: the config's, else cpu)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan's size and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -54,8 +55,8 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
                           f"stage 2 up to {second_stage_size(sweep, dataset, backbone)} runs")
             return 0
         result = run_sweep(sweep, artifacts, workers=args.workers, progress=False if args.quiet else None,
-                           command=_invocation("sweep", args, ("config",), ("workers", "threads", "artifacts")),
-                           config_path=args.config, threads=args.threads)
+                           command=_invocation("sweep", args, ("config",), ("workers", "threads", "device", "artifacts")),
+                           config_path=args.config, threads=args.threads, device=args.device)
         counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items())) or "nothing to do"
         print(f"sweep {sweep.name}: {counts}; plan: {result.plan_path}")
         for key, chosen in result.selections.items():
@@ -84,7 +85,7 @@ def _run_values(args: argparse.Namespace) -> dict[str, Any]:
     for key in ("data", "backbone", "artifacts", "run_id"):
         values.pop(key, None)
     train = {k: getattr(args, k) for k in ("epochs", "patience", "batch_size", "embedding_size", "learning_rate",
-                                           "num_threads") if getattr(args, k) is not None}
+                                           "num_threads", "device") if getattr(args, k) is not None}
     if train:
         values["train"] = {**values.get("train", {}), **train}
     params = parse_params(args.param)
@@ -119,6 +120,7 @@ def _tune_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--embedding-size", dest="embedding_size", type=int)
     parser.add_argument("--lr", dest="learning_rate", type=float)
     parser.add_argument("--threads", dest="num_threads", type=int, help="torch threads per trial")
+    parser.add_argument("--device", help="cpu (default), cuda, cuda:N or auto")
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="backbone parameter, repeatable")
     parser.add_argument("--match-sweep", dest="match_sweep", metavar="NAME",
                         help="also report how many trials it took to match this sweep's best grid point")

@@ -36,7 +36,7 @@ GRID_MODES = ("full", "one_at_a_time", "points")
 VARIANTS = ("baseline", "mrdib")
 # Settings that change how fast a run goes but not what it computes: left out of the run id.
 _EXECUTION_ONLY = {"artifacts", "run_id"}
-_EXECUTION_ONLY_TRAIN = {"num_threads"}
+_EXECUTION_ONLY_TRAIN = {"num_threads", "device"}
 
 Alphas = tuple[float, float, float]
 

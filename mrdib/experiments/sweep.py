@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -107,6 +108,25 @@ def init_worker(threads: int, stop_event: Any = None) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _interrupt_once() -> Any:
+    """Make only the first SIGINT raise KeyboardInterrupt in this (main) process; return the old handler.
+
+    `timeout` and a terminal's Ctrl-C signal the main process and then its whole group, so a
+    second SIGINT could land inside the clean-up that stops the workers and records the plan,
+    leaving queued runs to be trained after the command has said it stopped.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    state = {"raised": False}
+
+    def handler(signum: int, frame: Any) -> None:
+        if not state["raised"]:
+            state["raised"] = True
+            raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGINT, handler)
+
+
 class StopOnEvent(Callback):
     """Raises KeyboardInterrupt in the trainer once the sweep asks its workers to stop."""
 
@@ -149,7 +169,7 @@ def execute_point(config: dict[str, Any], lock_dir: str) -> dict[str, Any]:
             if state == "done":
                 outcome["outcome"] = "skipped"
             elif state == "interrupted":
-                resume_run(run_dir, progress=False, callbacks=callbacks)
+                resume_run(run_dir, progress=False, callbacks=callbacks, device=cfg.train.device)
                 outcome["outcome"] = "resumed"
             else:
                 if state == "broken":
@@ -223,8 +243,10 @@ class SweepRunner:
 
     def __init__(self, sweep: SweepConfig, artifacts: str | Path, workers: int = 1, progress: bool | None = None,
                  command: str | None = None, config_path: str | None = None,
-                 on_outcome: Callable[[dict[str, Any]], None] | None = None, threads: int | None = None):
+                 on_outcome: Callable[[dict[str, Any]], None] | None = None, threads: int | None = None,
+                 device: str | None = None):
         self.sweep, self.artifacts = sweep, str(artifacts)
+        self.device = device  # where every run trains; not part of a run's identity
         self.workers = max(1, int(workers))
         # Each worker gets its share of the cores unless told otherwise (oversubscribed threads
         # slow CPU training down by an order of magnitude).
@@ -319,6 +341,7 @@ class SweepRunner:
         self.write_plan()
         bar = self._progress_bar(expected_total)
         pool = _Pool(self.workers, self.threads)
+        previous_handler = _interrupt_once()
         running: dict[Future, str] = {}
         interrupted = False
         raise_after: BaseException | None = None
@@ -327,7 +350,10 @@ class SweepRunner:
             for run_id, point in self.points.items():
                 if self.status[run_id] == "planned":
                     self.status[run_id] = "running"
-                    running[pool.submit(point.config, self.lock_dir)] = run_id
+                    config = point.config
+                    if self.device:
+                        config = {**config, "train": {**config["train"], "device": self.device}}
+                    running[pool.submit(config, self.lock_dir)] = run_id
 
         def plan_second_stages() -> None:
             for pair in self.pairs:
@@ -382,6 +408,8 @@ class SweepRunner:
                                  "workers": self.workers, "counts": dict(self.counts), "interrupted": interrupted})
             complete = not interrupted and all(s == "done" for s in self.status.values())
             self.write_plan(finished=complete)
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
         if isinstance(raise_after, MrdibError):
             raise raise_after
         return SweepResult(self.path, dict(self.counts), list(self.failed), dict(self.selections), interrupted)
@@ -410,13 +438,16 @@ class SweepRunner:
 
 
 def run_sweep(sweep: SweepConfig, artifacts: str | Path, workers: int = 1, progress: bool | None = None,
-              command: str | None = None, config_path: str | None = None, threads: int | None = None) -> SweepResult:
+              command: str | None = None, config_path: str | None = None, threads: int | None = None,
+              device: str | None = None) -> SweepResult:
     """Run (or continue) a sweep; finished runs are skipped, interrupted ones resumed.
 
-    `threads` per worker defaults to cores // workers.
+    `threads` per worker defaults to cores // workers; `device` (cpu, cuda, auto) overrides the
+    config's train.device for every run (several workers may share one GPU).
     """
     if workers < 1:
         raise MrdibError(f"--workers must be at least 1, got {workers}")
     if threads is not None and threads < 1:
         raise MrdibError(f"--threads must be at least 1, got {threads}")
-    return SweepRunner(sweep, artifacts, workers, progress, command, config_path, threads=threads).run()
+    return SweepRunner(sweep, artifacts, workers, progress, command, config_path, threads=threads,
+                       device=device).run()

@@ -155,8 +155,8 @@ class MRdIB(nn.Module):
         mine_total = backbone_loss.new_zeros(())
         critic_loss = None if cfg.a2 > 0 else backbone_loss.new_zeros(())
         # MINE pairs: a random subset of the batch's positive items (the critic is the costly part).
-        mine_index = pos_index[torch.randperm(len(pos_index))[: cfg.mine_batch_size]]
-        permutation = torch.randperm(len(mine_index))
+        mine_index = pos_index[torch.randperm(len(pos_index), device=pos_index.device)[: cfg.mine_batch_size]]
+        permutation = torch.randperm(len(mine_index), device=pos_index.device)
         for a, b in self.pairs:
             estimator = self.estimators[pair_name(a, b)]
             z_a, z_b = z[a].index_select(0, mine_index), z[b].index_select(0, mine_index)

@@ -160,7 +160,7 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise RunError(f"{path}: missing")
     try:
-        return torch.load(path, weights_only=True)
+        return torch.load(path, weights_only=True, map_location="cpu")
     except (RuntimeError, EOFError, OSError) as exc:
         raise RunError(f"{path}: unreadable checkpoint ({exc})")
 

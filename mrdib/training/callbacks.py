@@ -72,11 +72,11 @@ def export_embeddings(trainer: "Trainer") -> dict[str, np.ndarray]:
     arrays = {
         "item_ids": np.arange(trainer.data.n_items),
         "user_ids": np.arange(trainer.data.n_users),
-        "fused/items": fused.items.float().numpy(),
-        "fused/users": fused.users.float().numpy(),
+        "fused/items": fused.items.float().cpu().numpy(),
+        "fused/users": fused.users.float().cpu().numpy(),
     }
     for modality, reps in encoded.modal_items.items():
-        arrays[f"modal/{modality}"] = reps.float().numpy()
+        arrays[f"modal/{modality}"] = reps.float().cpu().numpy()
     return arrays
 
 

@@ -16,7 +16,9 @@ import torch
 
 from mrdib.config import TrainConfig
 from mrdib.data.dataset import InteractionData
+from mrdib.device import resolve_device
 from mrdib.evaluation import EvalConfig, RankingEvaluator
+from mrdib.backbones.base import BPRBatch
 from mrdib.objective.plugin import MRdIB
 from mrdib.training.sampler import BPRSampler
 
@@ -71,14 +73,16 @@ class Trainer:
                  callbacks: Sequence[Callback] = ()):
         self.model, self.data, self.cfg = model, data, cfg
         self.callbacks = list(callbacks)
+        self.device = resolve_device(cfg.device)
+        model.to(self.device)  # before the optimizers, which keep their state beside the parameters
         # fused Adam: one kernel per step, several times faster on CPU than the default loop.
         self.optimizer = torch.optim.Adam(model.model_parameters(), lr=cfg.learning_rate, fused=True)
         critic_params = model.critic_parameters()
         self.critic_optimizer = torch.optim.Adam(critic_params, lr=critic_lr, fused=True) if critic_params else None
         self.sampler = BPRSampler(data, cfg.batch_size)
         eval_cfg = EvalConfig(topk=tuple(cfg.topk), batch_size=cfg.eval_batch_size)
-        self.valid_evaluator = RankingEvaluator(data, "valid", eval_cfg)
-        self.test_evaluator = RankingEvaluator(data, "test", eval_cfg)
+        self.valid_evaluator = RankingEvaluator(data, "valid", eval_cfg, device=self.device)
+        self.test_evaluator = RankingEvaluator(data, "test", eval_cfg, device=self.device)
         self.stop = StopState()
         self.best_model_state: dict[str, torch.Tensor] | None = None
 
@@ -99,7 +103,11 @@ class Trainer:
         self.model.backbone.pre_epoch(epoch)
         sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(()))
         n_batches = 0
+        on_cpu = self.device.type == "cpu"
         for batch in self.sampler.epoch():
+            if not on_cpu:  # the sampler draws on the CPU (seeded, device-independent); the batch moves
+                batch = BPRBatch(*(t.to(self.device, non_blocking=True) for t in
+                                   (batch.users, batch.pos_items, batch.neg_items)))
             step = self.model.training_step(batch)
             self.optimizer.zero_grad(set_to_none=True)
             if self.critic_optimizer is not None:
