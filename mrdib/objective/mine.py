@@ -51,14 +51,16 @@ class MineEstimator(nn.Module):
         """
         log_mean_exp = torch.logsumexp(t_marginal, 0) - math.log(t_marginal.numel())
         with torch.no_grad():
+            # torch.where instead of `if isnan(...)`: no host-device synchronisation per step.
+            fresh = log_mean_exp.detach()
+            started = ~torch.isnan(self.log_ema)
             if update_average:
-                if torch.isnan(self.log_ema):
-                    self.log_ema.copy_(log_mean_exp)
-                else:
-                    rate = self.ema_rate
-                    self.log_ema.copy_(torch.logaddexp(self.log_ema + math.log1p(-rate),
-                                                       log_mean_exp + math.log(rate)))
-            log_ema = self.log_ema.clone() if not torch.isnan(self.log_ema) else log_mean_exp.detach()
+                rate = self.ema_rate
+                moved = torch.logaddexp(self.log_ema + math.log1p(-rate), fresh + math.log(rate))
+                self.log_ema.copy_(torch.where(started, moved, fresh))
+                log_ema = self.log_ema.clone()
+            else:
+                log_ema = torch.where(started, self.log_ema, fresh)
         ratio = (log_mean_exp - log_ema).exp()  # E[e^T] / ema, gradient flows through the numerator
         corrected_log_term = log_mean_exp.detach() + ratio - ratio.detach()
         bound = t_joint.mean() - log_mean_exp
