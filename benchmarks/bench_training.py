@@ -1,7 +1,10 @@
 """Seconds per training epoch with and without MRdIB, and seconds per full evaluation.
 
 Usage: python benchmarks/bench_training.py [--data baby synthetic-baby] [--backbones vbpr ...]
-Prints a table and the MRdIB/baseline ratio. Not a test: timings are for reading, not asserting.
+                                          [--variant aux_batch_size=256 ...]
+Prints a table and the MRdIB/baseline ratios: one column for MRdIB at its defaults and one per
+--variant (MRdIB settings, e.g. the sub-batched regularisers). Not a test: timings are for
+reading, not asserting.
 """
 
 from __future__ import annotations
@@ -44,27 +47,38 @@ def main() -> None:
     parser.add_argument("--backbones", nargs="+", default=["vbpr"])
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs after one warm-up epoch")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--variant", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
+                        help="an extra +MRdIB column with these MRdIB settings (repeatable)")
     args = parser.parse_args()
+    variants = {"mrdib": {}}
+    for text in args.variant:
+        variants[text] = {k: float(v) if "." in v or "e" in v else int(v)
+                          for k, v in (item.split("=", 1) for item in text.split(","))}
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads")
-    print(f"{'data':16} {'backbone':9} {'base s/ep':>10} {'mrdib s/ep':>11} {'ratio':>7} {'eval s':>7}")
+    header = f"{'data':16} {'backbone':9} {'base s/ep':>10}"
+    for name in variants:
+        header += f" {name + ' s/ep':>22} {'ratio':>6}"
+    print(header + f" {'eval s':>7}")
     for data_name in args.data:
         data = dataset(data_name)
         for backbone in args.backbones:
             seconds = {}
             eval_seconds = []
-            for enabled in (False, True):
-                cfg = resolve_config(backbone, cli_values={"mrdib": {"enabled": enabled}})
+            for name, settings in [("base", {"enabled": False})] + [(n, {"enabled": True, **v}) for n, v in variants.items()]:
+                cfg = resolve_config(backbone, cli_values={"mrdib": settings})
                 trainer = build_trainer(cfg, data)
                 time_epochs(trainer, 1)
-                seconds[enabled] = statistics.median(time_epochs(trainer, args.epochs))
-                for _ in range(2):
-                    started = time.perf_counter()
-                    trainer.evaluate("valid")
-                    eval_seconds.append(time.perf_counter() - started)
-            print(f"{data_name:16} {backbone:9} {seconds[False]:10.3f} {seconds[True]:11.3f} "
-                  f"{seconds[True] / seconds[False]:7.3f} {statistics.median(eval_seconds):7.3f}")
-
+                seconds[name] = statistics.median(time_epochs(trainer, args.epochs))
+                if name in ("base", "mrdib"):
+                    for _ in range(2):
+                        started = time.perf_counter()
+                        trainer.evaluate("valid")
+                        eval_seconds.append(time.perf_counter() - started)
+            line = f"{data_name:16} {backbone:9} {seconds['base']:10.3f}"
+            for name in variants:
+                line += f" {seconds[name]:22.3f} {seconds[name] / seconds['base']:6.2f}"
+            print(line + f" {statistics.median(eval_seconds):7.3f}", flush=True)
 
 if __name__ == "__main__":
     main()

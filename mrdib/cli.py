@@ -36,7 +36,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
         values["artifacts"] = args.artifacts
     if args.run_id is not None:
         values["run_id"] = args.run_id
-    mrdib = {k: getattr(args, k) for k in ("a1", "a2", "a3", "critic_lr") if getattr(args, k) is not None}
+    mrdib = {k: getattr(args, k) for k in ("a1", "a2", "a3", "critic_lr", "aux_batch_size", "mine_batch_size") if getattr(args, k) is not None}
     if args.mrdib:
         mrdib["enabled"] = True
     if mrdib:
@@ -75,6 +75,9 @@ def _train_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--a2", type=float, help="MINE redundancy weight")
     parser.add_argument("--a3", type=float, help="per-modality (unique information) weight")
     parser.add_argument("--critic-lr", dest="critic_lr", type=float)
+    parser.add_argument("--aux-batch-size", dest="aux_batch_size", type=int,
+                        help="triples per step for the KL and unique terms (default 0: the whole batch)")
+    parser.add_argument("--mine-batch-size", dest="mine_batch_size", type=int, help="item pairs per step for MINE (512)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--patience", type=int)

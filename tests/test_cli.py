@@ -15,12 +15,13 @@ from mrdib.runs.reader import list_runs
 
 def test_train_writes_a_run_and_prints_where(tmp_path, capsys):
     code = main(["train", "--data", "synthetic", "--epochs", "2", "--embedding-size", "16", "--mrdib",
-                 "--a1", "0.01", "--artifacts", str(tmp_path), "--quiet"])
+                 "--a1", "0.01", "--aux-batch-size", "128", "--artifacts", str(tmp_path), "--quiet"])
     assert code == 0
     out = capsys.readouterr().out
     runs = list_runs(tmp_path)
     assert len(runs) == 1 and str(runs[0].run_dir) in out
-    assert runs[0].mrdib == {**runs[0].mrdib, "enabled": True, "a1": 0.01}
+    assert runs[0].mrdib == {**runs[0].mrdib, "enabled": True, "a1": 0.01, "aux_batch_size": 128}
+    assert runs[0].config["train"]["device"] == "cpu"
 
 
 def test_config_file_is_layered_under_the_command_line(tmp_path):

@@ -134,6 +134,13 @@ class MRdIB(nn.Module):
         backbone_loss = self.backbone.loss(fused, batch)
         logs: dict[str, torch.Tensor] = {"losses/backbone": backbone_loss.detach()}
 
+        users_index = batch.users
+        if 0 < cfg.aux_batch_size < len(users_index):
+            # The regularisers on a uniform random subset of the triples: unbiased, cheaper.
+            subset = torch.randperm(len(users_index), device=users_index.device)[: cfg.aux_batch_size]
+            users_index, pos_index, neg_index = (users_index.index_select(0, subset), pos_index.index_select(0, subset),
+                                                 neg_index.index_select(0, subset))
+
         kl_total = backbone_loss.new_zeros(())
         for m, (mean, log_var) in posteriors.items():
             kl_m = gaussian_kl(mean.index_select(0, pos_index), log_var.index_select(0, pos_index)).mean()
@@ -142,7 +149,7 @@ class MRdIB(nn.Module):
 
         # The decoders read the users as given: the unique terms shape z_m (and the decoders),
         # not the backbone's user vectors, which the fused loss trains.
-        users = self.backbone.user_representation(fused).detach().index_select(0, batch.users)  # [b, d_user]
+        users = self.backbone.user_representation(fused).detach().index_select(0, users_index)  # [b, d_user]
         unique_total = backbone_loss.new_zeros(())
         for m, decoder in self.unique_decoders.items():
             user_view = decoder(users)  # [b, d_m]

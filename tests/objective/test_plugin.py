@@ -143,3 +143,26 @@ def test_row_mode_matches_full_mode_in_evaluation(small_data):
         x = model.backbone.encode().modal_items
         for m, z in encoded.modal_items.items():
             assert torch.allclose(z, model.bottlenecks[m].mean(x[m]))
+
+
+def test_aux_subset_as_large_as_the_batch_changes_nothing(small_data):
+    batch = first_batch(small_data)
+    torch.manual_seed(5)
+    full = wrapped_vbpr(small_data).training_step(batch).logs
+    torch.manual_seed(5)
+    same = wrapped_vbpr(small_data, aux_batch_size=len(batch.users)).training_step(batch).logs
+    assert all(torch.equal(full[k], same[k]) for k in full)
+
+
+def test_aux_subset_estimates_the_full_batch_terms_without_bias(small_data):
+    """Averaged over many random subsets, the KL and unique terms equal their full-batch values."""
+    batch = first_batch(small_data)
+    full_model = wrapped_vbpr(small_data).eval()  # eval: the bottleneck's mean, so only the subset varies
+    sub_model = wrapped_vbpr(small_data, aux_batch_size=32).eval()
+    full = full_model.training_step(batch).logs
+    draws = [sub_model.training_step(batch).logs for _ in range(300)]
+    for key in ("losses/kl", "losses/unique"):
+        values = torch.stack([d[key] for d in draws])
+        assert not torch.allclose(values, values[0].expand_as(values))  # the subsets differ
+        standard_error = values.std() / len(values) ** 0.5
+        assert abs(values.mean() - full[key]) < 4 * standard_error + 1e-6, key
