@@ -126,7 +126,7 @@ class ModalityEncoder(nn.Module):
 
 @register("dualgnn")
 class DualGNN(Backbone):
-    loss_reads_all_items = True
+    loss_reads_all_items = False  # items fuse row-wise (sum over modalities); users never read z
 
     def __init__(self, data: InteractionData, embedding_size: int = 64, reg_weight: float = 0.1,
                  n_layers: int = 2, k: int = 40, aggr_mode: str = "add", construction: str = "weighted_sum",

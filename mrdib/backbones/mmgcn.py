@@ -108,7 +108,7 @@ class ModalityGCN(nn.Module):
 
 @register("mmgcn")
 class MMGCN(Backbone):
-    loss_reads_all_items = True
+    loss_reads_all_items = False  # items fuse row-wise (sum over modalities); users never read z
 
     def __init__(self, data: InteractionData, embedding_size: int = 64, reg_weight: float = 1e-5,
                  n_layers: int = 2, concat: bool = True, aggr_mode: str = "mean", has_id: bool = True,

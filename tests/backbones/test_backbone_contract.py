@@ -108,3 +108,31 @@ def test_mrdib_logs_every_term_per_modality(name, small_data, tmp_path):
     assert all(np.isfinite(v) for v in record["losses"].values())
     config = json.loads((run_dir / "config.json").read_text())
     assert config["mrdib"]["enabled"] is True and config["backbone"] == name
+
+
+@pytest.mark.parametrize("name", [n for n in BACKBONES if not get_backbone(n).loss_reads_all_items])
+def test_batch_rows_shortcut_gives_the_full_loss_and_gradients(name, small_data, tmp_path):
+    """A backbone that declares loss_reads_all_items = False must have the same MRdIB loss and
+    gradients when the bottleneck runs on the batch's rows alone as when it runs on every item
+    (compared with the bottleneck at its mean, so no noise differs)."""
+    cfg = backbone_config(name, tmp_path, enabled=True, a1=0.1, a2=0.1, a3=0.1)
+    model = build_trainer(cfg, small_data).model
+    model.eval()  # bottleneck means; the backbone's own training randomness is off as well
+    torch.manual_seed(1)
+    batch = next(iter(BPRSampler(small_data, 64).epoch()))
+    results = []
+    for reads_all in (False, True):
+        model.backbone.loss_reads_all_items = reads_all
+        model.zero_grad(set_to_none=True)
+        for estimator in model.estimators.values():
+            estimator.log_ema.fill_(float("nan"))
+        torch.manual_seed(2)  # the same MINE subset and shuffle
+        step = model.training_step(batch)
+        step.loss.backward()
+        grads = {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+        results.append((step.loss.detach(), grads))
+    (loss_rows, grads_rows), (loss_all, grads_all) = results
+    assert torch.allclose(loss_rows, loss_all, rtol=1e-5, atol=1e-6)
+    assert grads_rows.keys() == grads_all.keys()
+    for key in grads_all:
+        assert torch.allclose(grads_rows[key], grads_all[key], rtol=1e-4, atol=1e-6), key
