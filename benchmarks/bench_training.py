@@ -63,22 +63,32 @@ def main() -> None:
     for data_name in args.data:
         data = dataset(data_name)
         for backbone in args.backbones:
-            seconds = {}
+            # Every variant's trainer lives at once and their epochs alternate, so a machine
+            # whose speed drifts (shared or throttled cores) slows all columns alike.
+            trainers = {}
+            for name, settings in [("base", {"enabled": False})] + [(n, {"enabled": True, **v})
+                                                                    for n, v in variants.items()]:
+                trainers[name] = build_trainer(resolve_config(backbone, cli_values={"mrdib": settings}), data)
+                time_epochs(trainers[name], 1)  # warm-up
+            times: dict[str, list[float]] = {name: [] for name in trainers}
+            for epoch in range(2, args.epochs + 2):
+                for name, trainer in trainers.items():
+                    started = time.perf_counter()
+                    trainer.train_epoch(epoch)
+                    times[name].append(time.perf_counter() - started)
+            seconds = {name: statistics.median(t) for name, t in times.items()}
             eval_seconds = []
-            for name, settings in [("base", {"enabled": False})] + [(n, {"enabled": True, **v}) for n, v in variants.items()]:
-                cfg = resolve_config(backbone, cli_values={"mrdib": settings})
-                trainer = build_trainer(cfg, data)
-                time_epochs(trainer, 1)
-                seconds[name] = statistics.median(time_epochs(trainer, args.epochs))
-                if name in ("base", "mrdib"):
-                    for _ in range(2):
-                        started = time.perf_counter()
-                        trainer.evaluate("valid")
-                        eval_seconds.append(time.perf_counter() - started)
+            for name in ("base", "mrdib"):
+                for _ in range(2):
+                    started = time.perf_counter()
+                    trainers[name].evaluate("valid")
+                    eval_seconds.append(time.perf_counter() - started)
+            del trainers
             line = f"{data_name:16} {backbone:9} {seconds['base']:10.3f}"
             for name in variants:
                 line += f" {seconds[name]:22.3f} {seconds[name] / seconds['base']:6.2f}"
             print(line + f" {statistics.median(eval_seconds):7.3f}", flush=True)
+
 
 if __name__ == "__main__":
     main()
