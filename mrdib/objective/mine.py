@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -40,8 +41,19 @@ class MineEstimator(nn.Module):
         self.register_buffer("log_ema", torch.tensor(float("nan")))
 
     def scores(self, a: torch.Tensor, b: torch.Tensor, permutation: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Critic values on joint pairs (a_i, b_i) and marginal pairs (a_i, b_perm(i))."""
-        return self.critic(a, b), self.critic(a, b.index_select(0, permutation))
+        """Critic values on joint pairs (a_i, b_i) and marginal pairs (a_i, b_perm(i)).
+
+        The same function as calling the critic twice, computed once: the first layer's
+        W [a; b] is W_a a + W_b b, so the shuffled pairs reuse both projections, and the
+        other layers run on the joint and marginal rows together.
+        """
+        first, hidden, last = self.critic.net[0], self.critic.net[2], self.critic.net[4]
+        dim_a = a.shape[1]
+        projected_a = F.linear(a, first.weight[:, :dim_a], first.bias)  # [n, h]
+        projected_b = F.linear(b, first.weight[:, dim_a:])  # [n, h]
+        pre = torch.cat([projected_a + projected_b, projected_a + projected_b.index_select(0, permutation)])
+        values = last(torch.relu(hidden(torch.relu(pre)))).squeeze(-1)  # [2n]
+        return values[: a.shape[0]], values[a.shape[0]:]
 
     def corrected_bound(self, t_joint: torch.Tensor, t_marginal: torch.Tensor,
                         update_average: bool) -> tuple[torch.Tensor, torch.Tensor]:
