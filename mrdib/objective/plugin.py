@@ -134,7 +134,7 @@ class MRdIB(nn.Module):
         backbone_loss = self.backbone.loss(fused, batch)
         logs: dict[str, torch.Tensor] = {"losses/backbone": backbone_loss.detach()}
 
-        users_index = batch.users
+        users_index, mine_pool = batch.users, pos_index  # MINE draws its own pairs from every positive
         if 0 < cfg.aux_batch_size < len(users_index):
             # The regularisers on a uniform random subset of the triples: unbiased, cheaper.
             subset = torch.randperm(len(users_index), device=users_index.device)[: cfg.aux_batch_size]
@@ -162,8 +162,8 @@ class MRdIB(nn.Module):
         mine_total = backbone_loss.new_zeros(())
         critic_loss = None if cfg.a2 > 0 else backbone_loss.new_zeros(())
         # MINE pairs: a random subset of the batch's positive items (the critic is the costly part).
-        mine_index = pos_index[torch.randperm(len(pos_index), device=pos_index.device)[: cfg.mine_batch_size]]
-        permutation = torch.randperm(len(mine_index), device=pos_index.device)
+        mine_index = mine_pool[torch.randperm(len(mine_pool), device=mine_pool.device)[: cfg.mine_batch_size]]
+        permutation = torch.randperm(len(mine_index), device=mine_pool.device)
         for a, b in self.pairs:
             estimator = self.estimators[pair_name(a, b)]
             z_a, z_b = z[a].index_select(0, mine_index), z[b].index_select(0, mine_index)

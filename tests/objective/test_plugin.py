@@ -166,3 +166,14 @@ def test_aux_subset_estimates_the_full_batch_terms_without_bias(small_data):
         assert not torch.allclose(values, values[0].expand_as(values))  # the subsets differ
         standard_error = values.std() / len(values) ** 0.5
         assert abs(values.mean() - full[key]) < 4 * standard_error + 1e-6, key
+
+
+def test_aux_subset_leaves_the_mine_pairs_alone(small_data, monkeypatch):
+    batch = first_batch(small_data, 256)
+    model = wrapped_vbpr(small_data, aux_batch_size=16, mine_batch_size=100)
+    seen = []
+    for estimator in model.estimators.values():
+        original = estimator.scores
+        monkeypatch.setattr(estimator, "scores", lambda a, b, p, original=original: seen.append(len(a)) or original(a, b, p))
+    model.training_step(batch)
+    assert seen and all(n == 100 for n in seen)
