@@ -107,3 +107,46 @@ def test_two_worker_processes(tiny_data_dir, tmp_path):
     plan = json.loads(result.plan_path.read_text())
     assert plan["workers"] == 2
     assert all(read_run(tmp_path / "runs" / p["run_id"]).status == "done" for p in plan["points"])
+
+
+def test_a_double_sigint_stops_the_sweep_cleanly_and_leaves_it_resumable(tiny_data_dir, tmp_path):
+    """`timeout` and Ctrl-C signal the main process and then its whole group: the sweep must
+    stop its workers, write the plan, exit 130, and leave no process training behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    config = tmp_path / "long.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "long", "datasets": [tiny_data_dir], "backbones": ["vbpr"], "seeds": [0, 1],
+        "selection_seeds": [0], "alphas": {"mode": "points", "points": [[0.001, 0.01, 0.01]]}, "ablations": [],
+        "train": {**FAST_TRAIN, "epochs": 10_000, "patience": 10_000}}))
+    artifacts = tmp_path / "artifacts"
+    process = subprocess.Popen([sys.executable, "-m", "mrdib", "sweep", str(config), "--workers", "2",
+                                "--threads", "1", "--artifacts", str(artifacts), "--quiet"],
+                               start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(p.stat().st_size for p in artifacts.glob("runs/*/metrics.jsonl")):
+            assert process.poll() is None and time.monotonic() < deadline, "the sweep never started training"
+            time.sleep(0.5)
+        os.kill(process.pid, signal.SIGINT)
+        time.sleep(0.3)  # the second signal arrives while the sweep is stopping its workers
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, err
+    with pytest.raises(ProcessLookupError):  # no worker of the group is left
+        for _ in range(50):
+            os.killpg(process.pid, 0)
+            time.sleep(0.2)
+    plan = json.loads((artifacts / "sweeps" / "long.json").read_text())
+    assert plan["history"][-1]["interrupted"] is True
+    assert {p["status"] for p in plan["points"]} <= {"interrupted", "planned", "done"}
+    assert any(p["status"] == "interrupted" for p in plan["points"])
