@@ -11,6 +11,7 @@ from mrdib.backbones import get_backbone
 from mrdib.config import RunConfig
 from mrdib.data import load_dataset
 from mrdib.data.dataset import InteractionData
+from mrdib.device import resolve_device
 from mrdib.errors import RunError
 from mrdib.objective.plugin import MRdIB
 from mrdib.runs.writer import CONFIG_FILE, RESUME_FILE, RunWriter, environment_info, new_run_id, utc_now
@@ -50,6 +51,7 @@ def train_run(cfg: RunConfig, progress: bool | None = None,
 
     Extra `callbacks` run after the run-folder writer (e.g. the tuner's pruning callback).
     """
+    resolve_device(cfg.train.device)  # a missing GPU fails here, before any folder is written
     data = data if data is not None else load_dataset(cfg.data, Path(cfg.artifacts))
     if not cfg.run_id:
         cfg.run_id = new_run_id(data.name, cfg.backbone, cfg.mrdib.enabled, cfg.train.seed)

@@ -32,3 +32,13 @@ def test_to_cpu_keeps_the_nesting():
     moved = to_cpu(state)
     assert moved["b"][1] == 3 and moved["e"] == "x" and isinstance(moved["c"]["d"], tuple)
     assert torch.equal(moved["a"], state["a"]) and moved["a"].device.type == "cpu"
+
+
+def test_asking_for_a_missing_gpu_writes_no_run_folder(tmp_path, monkeypatch, capsys):
+    from mrdib.cli import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code = main(["train", "--data", "synthetic", "--device", "cuda", "--epochs", "1", "--artifacts", str(tmp_path),
+                 "--quiet"])
+    assert code == 2 and "sees no CUDA GPU" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
