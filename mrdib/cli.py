@@ -25,6 +25,25 @@ def command(name: str, help_text: str) -> Callable[[CommandSetup], CommandSetup]
     return decorator
 
 
+TRAIN_OPTIONS = ("epochs", "patience", "batch_size", "learning_rate", "embedding_size", "num_threads", "device")
+
+
+def add_train_options(parser: argparse.ArgumentParser, threads_help: str | None = None) -> None:
+    """The `train:` settings every training command takes (train, tune); read back by `train_options`."""
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--patience", type=int)
+    parser.add_argument("--batch-size", dest="batch_size", type=int)
+    parser.add_argument("--lr", dest="learning_rate", type=float)
+    parser.add_argument("--embedding-size", dest="embedding_size", type=int)
+    parser.add_argument("--threads", dest="num_threads", type=int, help=threads_help)
+    parser.add_argument("--device", help="cpu (default), cuda, cuda:N or auto")
+
+
+def train_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The `train:` settings given on the command line (see `add_train_options`)."""
+    return {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
+
+
 def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Only what the user typed, so config files and backbone defaults are not overwritten."""
     values: dict[str, Any] = {}
@@ -36,13 +55,15 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
         values["artifacts"] = args.artifacts
     if args.run_id is not None:
         values["run_id"] = args.run_id
-    mrdib = {k: getattr(args, k) for k in ("a1", "a2", "a3", "critic_lr", "aux_batch_size", "mine_batch_size") if getattr(args, k) is not None}
+    mrdib = {k: getattr(args, k) for k in ("a1", "a2", "a3", "critic_lr", "aux_batch_size", "mine_batch_size")
+             if getattr(args, k) is not None}
     if args.mrdib:
         mrdib["enabled"] = True
     if mrdib:
         values["mrdib"] = mrdib
-    train = {k: getattr(args, k) for k in ("seed", "epochs", "patience", "batch_size", "learning_rate",
-                                           "embedding_size", "num_threads", "device") if getattr(args, k) is not None}
+    train = train_options(args)
+    if args.seed is not None:
+        train["seed"] = args.seed
     if train:
         values["train"] = train
     params = parse_params(args.param)
@@ -79,13 +100,7 @@ def _train_command(parser: argparse.ArgumentParser) -> Handler:
                         help="triples per step for the KL and unique terms (default 0: the whole batch)")
     parser.add_argument("--mine-batch-size", dest="mine_batch_size", type=int, help="item pairs per step for MINE (512)")
     parser.add_argument("--seed", type=int)
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--patience", type=int)
-    parser.add_argument("--batch-size", dest="batch_size", type=int)
-    parser.add_argument("--lr", dest="learning_rate", type=float)
-    parser.add_argument("--embedding-size", dest="embedding_size", type=int)
-    parser.add_argument("--threads", dest="num_threads", type=int)
-    parser.add_argument("--device", help="cpu (default), cuda, cuda:N or auto")
+    add_train_options(parser)
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="backbone parameter, repeatable")
     parser.add_argument("--artifacts", help="artifacts folder (default artifacts/ or $MRDIB_ARTIFACTS)")
     parser.add_argument("--run-id", dest="run_id")

@@ -10,7 +10,7 @@ import shlex
 import sys
 from typing import Any
 
-from mrdib.cli import Handler, command, default_artifacts, parse_params
+from mrdib.cli import Handler, add_train_options, command, default_artifacts, parse_params, train_options
 
 
 def _invocation(name: str, args: argparse.Namespace, positional: tuple[str, ...] = (),
@@ -84,8 +84,7 @@ def _run_values(args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = read_config_file(args.config) if args.config else {}
     for key in ("data", "backbone", "artifacts", "run_id"):
         values.pop(key, None)
-    train = {k: getattr(args, k) for k in ("epochs", "patience", "batch_size", "embedding_size", "learning_rate",
-                                           "num_threads", "device") if getattr(args, k) is not None}
+    train = train_options(args)
     if train:
         values["train"] = {**values.get("train", {}), **train}
     params = parse_params(args.param)
@@ -114,13 +113,7 @@ def _tune_command(parser: argparse.ArgumentParser) -> Handler:
                         help="prune trials in this bottom percentile of earlier trials (default 25)")
     parser.add_argument("--prune-warmup", dest="prune_warmup_epochs", type=int, default=5,
                         help="epochs every trial runs before it can be pruned (default 5)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--patience", type=int)
-    parser.add_argument("--batch-size", dest="batch_size", type=int)
-    parser.add_argument("--embedding-size", dest="embedding_size", type=int)
-    parser.add_argument("--lr", dest="learning_rate", type=float)
-    parser.add_argument("--threads", dest="num_threads", type=int, help="torch threads per trial")
-    parser.add_argument("--device", help="cpu (default), cuda, cuda:N or auto")
+    add_train_options(parser, threads_help="torch threads per trial")
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="backbone parameter, repeatable")
     parser.add_argument("--match-sweep", dest="match_sweep", metavar="NAME",
                         help="also report how many trials it took to match this sweep's best grid point")
