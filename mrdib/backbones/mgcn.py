@@ -206,14 +206,18 @@ class MGCN(Backbone):
         users, items = torch.split(content + side, [self.n_users, self.n_items])
         return Fused(users, items, {"side": side, "content": content})
 
+    def batch_info_nce(self, view_a: torch.Tensor, view_b: torch.Tensor, batch: BPRBatch) -> torch.Tensor:
+        """InfoNCE of two [n_users + n_items, d] node views over the batch's users plus its positive items."""
+        users_a, items_a = torch.split(view_a, [self.n_users, self.n_items])
+        users_b, items_b = torch.split(view_b, [self.n_users, self.n_items])
+        return (info_nce(items_a.index_select(0, batch.pos_items), items_b.index_select(0, batch.pos_items),
+                         self.cl_temperature)
+                + info_nce(users_a.index_select(0, batch.users), users_b.index_select(0, batch.users),
+                           self.cl_temperature))
+
     def contrastive_loss(self, fused: Fused, batch: BPRBatch) -> torch.Tensor:
         """InfoNCE between the side (multimodal) and content (ID) views of batch users and items."""
-        side_users, side_items = torch.split(fused.extras["side"], [self.n_users, self.n_items])
-        content_users, content_items = torch.split(fused.extras["content"], [self.n_users, self.n_items])
-        return (info_nce(side_items.index_select(0, batch.pos_items),
-                         content_items.index_select(0, batch.pos_items), self.cl_temperature)
-                + info_nce(side_users.index_select(0, batch.users),
-                           content_users.index_select(0, batch.users), self.cl_temperature))
+        return self.batch_info_nce(fused.extras["side"], fused.extras["content"], batch)
 
     def loss(self, fused: Fused, batch: BPRBatch) -> torch.Tensor:
         users = fused.users.index_select(0, batch.users)

@@ -33,7 +33,7 @@ import torch
 from mrdib.backbones import register
 from mrdib.backbones.base import BPRBatch, Fused
 from mrdib.backbones.graphs import lightgcn_propagate
-from mrdib.backbones.mgcn import MGCN, SparseOperator, info_nce, normalized_interactions
+from mrdib.backbones.mgcn import MGCN, SparseOperator, normalized_interactions
 from mrdib.data.dataset import InteractionData
 from mrdib.errors import ConfigError
 
@@ -167,12 +167,7 @@ class SOIL(MGCN):
 
     def interest_contrastive_loss(self, fused: Fused, batch: BPRBatch) -> torch.Tensor:
         """InfoNCE between first-order and interest-augmented content views of batch users and items."""
-        first_users, first_items = torch.split(self.first_order_content_view(), [self.n_users, self.n_items])
-        content_users, content_items = torch.split(fused.extras["content"], [self.n_users, self.n_items])
-        return (info_nce(content_users.index_select(0, batch.users),
-                         first_users.index_select(0, batch.users), self.cl_temperature)
-                + info_nce(content_items.index_select(0, batch.pos_items),
-                           first_items.index_select(0, batch.pos_items), self.cl_temperature))
+        return self.batch_info_nce(fused.extras["content"], self.first_order_content_view(), batch)
 
     def loss(self, fused: Fused, batch: BPRBatch) -> torch.Tensor:
         total = super().loss(fused, batch)
