@@ -15,6 +15,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("MRDIB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
+def shared_data_folder(name: str) -> Path:
+    """`../shared/data/<name>`, or skip the calling test when this machine has no such folder."""
+    import pytest
+
+    folder = SHARED_DATA / name
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not present (set MRDIB_SHARED_DATA)")
+    return folder
+
+
 def fast_config(tmp_path: Path, **overrides) -> RunConfig:
     """A run config that trains in a second or two on `small_data`."""
     cfg = RunConfig(artifacts=str(tmp_path))

@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from testing_support import SHARED_DATA
+from testing_support import shared_data_folder
 from mrdib.backbones import get_backbone
 from mrdib.backbones.base import BPRBatch, bpr_loss
 from mrdib.backbones.dualgnn import pad_by_resampling, user_cooccurrence_topk, user_graph_weights
@@ -171,10 +171,7 @@ def test_unknown_settings_are_config_errors():
 def test_cooccurrence_on_baby_matches_per_user_counts():
     from mrdib.data import load_mmrec
 
-    folder = SHARED_DATA / "baby"
-    if not folder.is_dir():
-        pytest.skip("needs the shared baby data")
-    data = load_mmrec(folder)
+    data = load_mmrec(shared_data_folder("baby"))
     neighbours, counts, candidates = user_cooccurrence_topk(data.train_csr, 40)
     binary = (data.train_csr > 0).astype(np.float32).tocsr()
     for u in np.random.default_rng(0).choice(data.n_users, 25, replace=False):

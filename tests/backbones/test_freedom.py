@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from testing_support import SHARED_DATA
+from testing_support import shared_data_folder
 from mrdib.backbones.base import BPRBatch
 from mrdib.backbones.freedom import FREEDOM, frozen_item_graph, resolve_modality_weights
 from mrdib.errors import ConfigError
@@ -172,10 +172,7 @@ def test_settings_are_validated(small_data):
 def test_freedom_builds_and_steps_on_real_data(name):
     from mrdib.data import load_mmrec
 
-    folder = SHARED_DATA / name
-    if not folder.is_dir():
-        pytest.skip(f"{folder} not available")
-    data = load_mmrec(folder)
+    data = load_mmrec(shared_data_folder(name))
     model = FREEDOM(data, embedding_size=16)
     assert set(model.modality_weights) == set(data.modalities)
     assert math.isclose(sum(model.modality_weights.values()), 1.0)

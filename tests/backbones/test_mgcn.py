@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from testing_support import SHARED_DATA
+from testing_support import shared_data_folder
 from mrdib.backbones.base import BPRBatch
 from mrdib.backbones.graphs import normalize_sparse
 from mrdib.backbones.mgcn import MGCN, SparseOperator, info_nce, normalized_interactions, weighted_knn_graph
@@ -154,10 +154,7 @@ def test_features_are_fine_tuned_without_touching_the_data(small_data):
 def test_mgcn_builds_and_steps_on_real_data(name):
     from mrdib.data import load_mmrec
 
-    folder = SHARED_DATA / name
-    if not folder.is_dir():
-        pytest.skip(f"{folder} not available")
-    data = load_mmrec(folder)
+    data = load_mmrec(shared_data_folder(name))
     model = MGCN(data, embedding_size=16)
     for m in data.modalities:
         graph = model.item_graphs[m].matrix

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from testing_support import SHARED_DATA
+from testing_support import shared_data_folder
 from mrdib.backbones.base import BPRBatch
 from mrdib.backbones.mgcn import MGCN
 from mrdib.backbones.soil import SOIL, item_interest_edges, top_k_per_row, user_interest_edges
@@ -112,10 +112,7 @@ def test_settings_are_validated(small_data):
 def test_soil_builds_and_steps_on_real_data(name):
     from mrdib.data import load_mmrec
 
-    folder = SHARED_DATA / name
-    if not folder.is_dir():
-        pytest.skip(f"{folder} not available")
-    data = load_mmrec(folder)
+    data = load_mmrec(shared_data_folder(name))
     model = SOIL(data, embedding_size=16)
     n_train = len(np.unique(data.train, axis=0))
     added = (model.ui_graph.matrix.values().numel() - 2 * n_train) // 2

@@ -11,6 +11,7 @@ import pytest
 
 from mrdib.data import InteractionData, load_mmrec, save_mmrec
 from mrdib.errors import DataError
+from testing_support import shared_data_folder
 
 # (user, item, x_label) for 3 users and 4 items; every user has training rows.
 TOY_ROWS = [(0, 0, 0), (0, 1, 0), (0, 2, 1), (0, 3, 2), (1, 1, 0), (1, 2, 0), (1, 0, 2),
@@ -268,8 +269,6 @@ def test_each_problem_is_one_data_error_line_naming_the_file(case: str, tmp_path
 
 # --- real data sets (../shared/data) ------------------------------------------------------
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = Path(os.environ.get("MRDIB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 # name: (n_users, n_items, n_train, n_valid, n_test) as published with the files.
 REAL_SIZES = {
     "baby": (19445, 7050, 118551, 20559, 21682),
@@ -282,9 +281,7 @@ REAL_SIZES = {
 @pytest.mark.real_data
 @pytest.mark.parametrize("name", list(REAL_SIZES))
 def test_real_data_set_sizes(name: str):
-    folder = SHARED_DATA / name
-    if not folder.is_dir():
-        pytest.skip(f"{folder} not present (set MRDIB_SHARED_DATA)")
+    folder = shared_data_folder(name)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         data = load_mmrec(folder)

@@ -10,9 +10,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+import torch
 
 from mrdib.config import RunConfig
 from mrdib.runs.writer import RunWriter
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread for every test of a module that imports this fixture (autouse there only)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-import torch
 import yaml
 
 from mrdib.cli import main
-from experiment_helpers import tiny_data_dir  # noqa: F401 (pytest fixtures)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+from experiment_helpers import one_thread, tiny_data_dir  # noqa: F401 (pytest fixtures)
 
 
 def test_sweep_tune_and_report_commands(tiny_data_dir, tmp_path, capsys):

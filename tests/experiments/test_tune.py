@@ -7,24 +7,15 @@ import json
 
 import optuna
 import pytest
-import torch
 
 from mrdib.data import load_dataset
 from mrdib.errors import ConfigError, MrdibError
 from mrdib.experiments.tune import (TuneConfig, compare_with_sweep, make_objective, open_study, run_tuning,
                                     trials_to_match)
 from mrdib.runs.reader import read_run
-from experiment_helpers import fake_run, tiny_data_dir  # noqa: F401 (pytest fixtures)
+from experiment_helpers import fake_run, one_thread, tiny_data_dir  # noqa: F401 (pytest fixtures)
 
 FAST_TRAIN = {"epochs": 2, "batch_size": 512, "embedding_size": 16}  # tests/conftest.py's fast_config
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def tiny_tune(data_dir: str, artifacts, **values) -> TuneConfig:
