@@ -91,6 +91,16 @@ class Backbone(nn.Module):
         return self.fuse(self.encode())
 
 
+def pos_neg_rows(items: torch.Tensor, batch: BPRBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of `items` for the batch's positive and negative items, gathered at once.
+
+    Two separate gathers from one tensor cost two item-sized, zero-filled gradients in the
+    backward plus their sum; one gather writes a single one (about 5% of a VBPR step on a CPU).
+    """
+    both = items.index_select(0, torch.cat([batch.pos_items, batch.neg_items]))
+    return both.view(2, len(batch.pos_items), *both.shape[1:]).unbind(0)
+
+
 def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tensor:
     """Mean of -log sigmoid(pos - neg), computed stably."""
     return nn.functional.softplus(neg_scores - pos_scores).mean()

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from mrdib.backbones import register
-from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss
+from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss, pos_neg_rows
 from mrdib.backbones.graphs import (
     bipartite_adjacency,
     bipartite_edge_weights,
@@ -153,12 +153,12 @@ class FREEDOM(Backbone):
     def loss(self, fused: Fused, batch: BPRBatch) -> torch.Tensor:
         """BPR on the fused representations + reg_weight * the per-modality BPR terms."""
         users = fused.users.index_select(0, batch.users)
-        ranking = bpr_loss((users * fused.items.index_select(0, batch.pos_items)).sum(-1),
-                           (users * fused.items.index_select(0, batch.neg_items)).sum(-1))
+        pos, neg = pos_neg_rows(fused.items, batch)
+        ranking = bpr_loss((users * pos).sum(-1), (users * neg).sum(-1))
         if self.reg_weight == 0:
             return ranking
         modal = users.new_zeros(())
         for modal_items in fused.extras["modal_items"].values():
-            modal = modal + bpr_loss((users * modal_items.index_select(0, batch.pos_items)).sum(-1),
-                                     (users * modal_items.index_select(0, batch.neg_items)).sum(-1))
+            modal_pos, modal_neg = pos_neg_rows(modal_items, batch)
+            modal = modal + bpr_loss((users * modal_pos).sum(-1), (users * modal_neg).sum(-1))
         return ranking + self.reg_weight * modal

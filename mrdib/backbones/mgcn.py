@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mrdib.backbones import register
-from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss
+from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss, pos_neg_rows
 from mrdib.backbones.graphs import (
     bipartite_adjacency,
     lightgcn_propagate,
@@ -252,8 +252,7 @@ class MGCN(Backbone):
 
     def loss(self, fused: Fused, batch: BPRBatch) -> torch.Tensor:
         users = fused.users.index_select(0, batch.users)
-        pos = fused.items.index_select(0, batch.pos_items)
-        neg = fused.items.index_select(0, batch.neg_items)
+        pos, neg = pos_neg_rows(fused.items, batch)
         total = bpr_loss((users * pos).sum(-1), (users * neg).sum(-1))
         if self.reg_weight:
             total = total + self.reg_weight * half_squared_norm_penalty(users, pos, neg)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mrdib.backbones import register
-from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss
+from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss, pos_neg_rows
 from mrdib.backbones.graphs import bipartite_adjacency, normalize_sparse, sparse_matmul, transpose_sparse, unique_edges
 from mrdib.data.dataset import InteractionData
 from mrdib.errors import ConfigError
@@ -163,8 +163,8 @@ class MMGCN(Backbone):
 
     def loss(self, fused: Fused, batch: BPRBatch) -> torch.Tensor:
         users = fused.users.index_select(0, batch.users)
-        pos_scores = (users * fused.items.index_select(0, batch.pos_items)).sum(-1)
-        neg_scores = (users * fused.items.index_select(0, batch.neg_items)).sum(-1)
+        pos, neg = pos_neg_rows(fused.items, batch)
+        pos_scores, neg_scores = (users * pos).sum(-1), (users * neg).sum(-1)
         ranking = bpr_loss(pos_scores, neg_scores)
         if self.reg_weight == 0:
             return ranking

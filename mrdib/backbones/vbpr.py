@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from mrdib.backbones import register
-from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss, embedding_norm_penalty
+from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss, embedding_norm_penalty, pos_neg_rows
 from mrdib.data.dataset import InteractionData
 
 
@@ -47,8 +47,7 @@ class VBPR(Backbone):
 
     def loss(self, fused: Fused, batch: BPRBatch) -> torch.Tensor:
         users = fused.users.index_select(0, batch.users)
-        pos = fused.items.index_select(0, batch.pos_items)
-        neg = fused.items.index_select(0, batch.neg_items)
+        pos, neg = pos_neg_rows(fused.items, batch)
         ranking = bpr_loss((users * pos).sum(-1), (users * neg).sum(-1))
         if self.reg_weight == 0:
             return ranking

@@ -10,7 +10,7 @@ import torch
 
 from testing_support import fast_config
 from mrdib.backbones import available_backbones, get_backbone
-from mrdib.backbones.base import Backbone
+from mrdib.backbones.base import Backbone, BPRBatch, pos_neg_rows
 from mrdib.config import MRdIBConfig, resolve_config
 from mrdib.evaluation import EvalConfig, RankingEvaluator
 from mrdib.runner import build_trainer, train_run
@@ -136,3 +136,17 @@ def test_batch_rows_shortcut_gives_the_full_loss_and_gradients(name, small_data,
     assert grads_rows.keys() == grads_all.keys()
     for key in grads_all:
         assert torch.allclose(grads_rows[key], grads_all[key], rtol=1e-4, atol=1e-6), key
+
+
+def test_pos_neg_rows_equals_two_gathers_in_values_and_gradient():
+    torch.manual_seed(0)
+    items = torch.randn(30, 4, requires_grad=True)
+    batch = BPRBatch(torch.arange(6), torch.tensor([1, 1, 5, 7, 29, 0]), torch.tensor([2, 1, 3, 3, 8, 29]))
+    weights = torch.randn(2, 6, 4)
+    pos, neg = pos_neg_rows(items, batch)
+    ((pos * weights[0]).sum() + (neg * weights[1]).sum()).backward()
+    reference = items.detach().clone().requires_grad_(True)
+    ref_pos, ref_neg = reference.index_select(0, batch.pos_items), reference.index_select(0, batch.neg_items)
+    ((ref_pos * weights[0]).sum() + (ref_neg * weights[1]).sum()).backward()
+    assert torch.equal(pos, ref_pos) and torch.equal(neg, ref_neg)
+    assert torch.allclose(items.grad, reference.grad, atol=1e-6)
