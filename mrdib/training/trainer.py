@@ -98,27 +98,30 @@ class Trainer:
         return metrics
 
     # -- training -------------------------------------------------------------------------
+    def train_step(self, batch: BPRBatch) -> dict[str, torch.Tensor]:
+        """One optimisation step (both players of the min-max) on a batch; returns its logs."""
+        if self.device.type != "cpu":  # the sampler draws on the CPU (seeded, device-independent); the batch moves
+            batch = BPRBatch(*(t.to(self.device, non_blocking=True) for t in
+                               (batch.users, batch.pos_items, batch.neg_items)))
+        step = self.model.training_step(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.critic_optimizer is not None:
+            self.critic_optimizer.zero_grad(set_to_none=True)
+        step.loss.backward()
+        if step.critic_loss is not None:
+            step.critic_loss.backward()
+        self.optimizer.step()
+        if self.critic_optimizer is not None:
+            self.critic_optimizer.step()
+        return step.logs
+
     def train_epoch(self, epoch: int) -> dict[str, float]:
         self.model.train()
         self.model.backbone.pre_epoch(epoch)
         sums: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(()))
         n_batches = 0
-        on_cpu = self.device.type == "cpu"
         for batch in self.sampler.epoch():
-            if not on_cpu:  # the sampler draws on the CPU (seeded, device-independent); the batch moves
-                batch = BPRBatch(*(t.to(self.device, non_blocking=True) for t in
-                                   (batch.users, batch.pos_items, batch.neg_items)))
-            step = self.model.training_step(batch)
-            self.optimizer.zero_grad(set_to_none=True)
-            if self.critic_optimizer is not None:
-                self.critic_optimizer.zero_grad(set_to_none=True)
-            step.loss.backward()
-            if step.critic_loss is not None:
-                step.critic_loss.backward()
-            self.optimizer.step()
-            if self.critic_optimizer is not None:
-                self.critic_optimizer.step()
-            for key, value in step.logs.items():
+            for key, value in self.train_step(batch).items():
                 sums[key] = sums[key] + value
             n_batches += 1
             for callback in self.callbacks:
