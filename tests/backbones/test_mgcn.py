@@ -74,18 +74,19 @@ def test_info_nce_equals_the_published_formula():
     assert info_nce(a, a, 0.2) < info_nce(a, b, 0.2)
 
 
-def test_info_nce_gradients_equal_autograd_through_cross_entropy():
+@pytest.mark.parametrize("temperature", [0.2, 0.005])  # without and with the row-maximum shift
+def test_info_nce_gradients_equal_autograd_through_cross_entropy(temperature):
     """The hand-written backward gives cross_entropy's gradients, for both views and any upstream scale."""
     torch.manual_seed(0)
     a, b = torch.randn(40, 8, requires_grad=True), torch.randn(40, 8, requires_grad=True)
     weight = 0.37  # the loss enters the total with a weight
-    (weight * info_nce(a, b, 0.2)).backward()
+    (weight * info_nce(a, b, temperature)).backward()
     ra, rb = a.detach().clone().requires_grad_(True), b.detach().clone().requires_grad_(True)
     na, nb = torch.nn.functional.normalize(ra, dim=1), torch.nn.functional.normalize(rb, dim=1)
-    reference = torch.nn.functional.cross_entropy(na @ nb.T / 0.2, torch.arange(40))
+    reference = torch.nn.functional.cross_entropy(na @ nb.T / temperature, torch.arange(40))
     (weight * reference).backward()
-    assert torch.allclose(info_nce(a, b, 0.2), reference, atol=1e-6)
-    assert torch.allclose(a.grad, ra.grad, atol=1e-6) and torch.allclose(b.grad, rb.grad, atol=1e-6)
+    assert torch.allclose(info_nce(a, b, temperature), reference, rtol=1e-5, atol=1e-5)
+    assert torch.allclose(a.grad, ra.grad, atol=1e-5) and torch.allclose(b.grad, rb.grad, atol=1e-5)
     # large logits (a low temperature) stay finite: the row maximum is subtracted before exp
     assert torch.isfinite(info_nce(a * 100, b, 0.001))
 
@@ -103,6 +104,23 @@ def test_shapes_and_the_views_the_fuser_combines(small_data):
     # the user parts of the modality views are the normalised user-item block times z
     users_of_first = model.ui_block.matrix.to_dense() @ encoded.modal_items[small_data.modalities[0]]
     assert users_of_first.abs().sum() > 0
+
+
+def test_side_view_is_the_published_common_plus_gated_specific_parts(small_data):
+    """side = (common + sum_m sigmoid(W_m content + b_m) * (x_m - common)) / (M + 1), x_m the
+    modality's user+item view and common their attention-weighted mean, written as in MGCN."""
+    model = build(small_data)
+    encoded = model.encode()
+    fused = model.fuse(encoded)
+    with torch.no_grad():
+        content = fused.extras["content"]
+        views = [torch.cat([model.ui_block(encoded.modal_items[m]), encoded.modal_items[m]]) for m in model.modalities]
+        scores = torch.cat([model.query_common(v) for v in views], dim=1)  # [n_nodes, M]
+        attention = torch.softmax(scores, dim=1)
+        common = sum(attention[:, i:i + 1] * v for i, v in enumerate(views))
+        specific = sum(model.preference_gates[m](content) * (v - common) for m, v in zip(model.modalities, views))
+        expected = (common + specific) / (len(views) + 1)
+    assert torch.allclose(fused.extras["side"], expected, atol=1e-6)
 
 
 def test_the_fuser_reads_z_through_the_item_graph_and_user_block(small_data):
