@@ -92,7 +92,8 @@ def user_graph_matrix(neighbours: torch.Tensor, weights: torch.Tensor) -> torch.
     rows = torch.arange(n_users, device=neighbours.device).repeat_interleave(k)
     keep = weights.reshape(-1) > 0
     indices = torch.stack([rows[keep], neighbours.reshape(-1)[keep]])
-    return torch.sparse_coo_tensor(indices, weights.reshape(-1)[keep], (n_users, n_users)).coalesce()
+    return torch.sparse_coo_tensor(indices, weights.reshape(-1)[keep], (n_users, n_users),
+                                   check_invariants=False).coalesce()
 
 
 def pad_by_resampling(candidates: torch.Tensor, k: int) -> torch.Tensor:
