@@ -24,7 +24,7 @@ from torch import nn
 from mrdib.backbones import register
 from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss, pos_neg_rows
 from mrdib.backbones.graphs import (bipartite_adjacency, normalize_sparse, normalized_bipartite_adjacency,
-                                    sparse_matmul, transpose_sparse, unique_edges)
+                                    sparse_matmul, to_csr, transpose_sparse, unique_edges)
 from mrdib.data.dataset import InteractionData
 from mrdib.errors import ConfigError
 
@@ -156,8 +156,8 @@ class DualGNN(Backbone):
             binary = bipartite_adjacency(users, items, torch.ones(len(users)), data.n_users, data.n_items)
             adjacency = normalize_sparse(binary, "row")
             adjacency_t = transpose_sparse(adjacency)
-        self.register_buffer("adjacency", adjacency.to_sparse_csr(), persistent=False)
-        self.register_buffer("adjacency_t", adjacency_t.to_sparse_csr(), persistent=False)
+        self.register_buffer("adjacency", to_csr(adjacency), persistent=False)
+        self.register_buffer("adjacency_t", to_csr(adjacency_t), persistent=False)
 
         self.encoders = nn.ModuleDict()
         for name, features in data.feature_tensors().items():
@@ -175,8 +175,8 @@ class DualGNN(Backbone):
         # deterministic and needs no pre_epoch; training resamples the padding every epoch.
         valid = torch.arange(k).unsqueeze(0) < candidates.unsqueeze(1)
         eval_graph = user_graph_matrix(neighbours, user_graph_weights(counts, valid, user_aggr_mode))
-        self.register_buffer("eval_user_graph", eval_graph.to_sparse_csr(), persistent=False)
-        self.register_buffer("eval_user_graph_t", transpose_sparse(eval_graph).to_sparse_csr(), persistent=False)
+        self.register_buffer("eval_user_graph", to_csr(eval_graph), persistent=False)
+        self.register_buffer("eval_user_graph_t", to_csr(transpose_sparse(eval_graph)), persistent=False)
         self.register_buffer("train_user_graph", None, persistent=False)
         self.register_buffer("train_user_graph_t", None, persistent=False)
 
@@ -187,8 +187,8 @@ class DualGNN(Backbone):
         counts = self.neighbour_counts.gather(1, slots)
         valid = (self.candidates > 0).unsqueeze(1).expand_as(slots)
         graph = user_graph_matrix(neighbours, user_graph_weights(counts, valid, self.user_aggr_mode))
-        self.train_user_graph = graph.to_sparse_csr()
-        self.train_user_graph_t = transpose_sparse(graph).to_sparse_csr()
+        self.train_user_graph = to_csr(graph)
+        self.train_user_graph_t = to_csr(transpose_sparse(graph))
 
     def propagate(self, nodes: torch.Tensor) -> torch.Tensor:
         """x + A x + ... + A^L x over the user-item graph."""

@@ -24,7 +24,8 @@ from torch import nn
 
 from mrdib.backbones import register
 from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss, pos_neg_rows
-from mrdib.backbones.graphs import bipartite_adjacency, normalize_sparse, sparse_matmul, transpose_sparse, unique_edges
+from mrdib.backbones.graphs import (bipartite_adjacency, normalize_sparse, sparse_matmul, to_csr, transpose_sparse,
+                                   unique_edges)
 from mrdib.data.dataset import InteractionData
 from mrdib.errors import ConfigError
 
@@ -123,8 +124,8 @@ class MMGCN(Backbone):
         self.reg_weight = reg_weight
         self.modal_fusion = modal_fusion
         adjacency = aggregation_adjacency(data, aggr_mode)
-        self.register_buffer("adjacency", adjacency.to_sparse_csr(), persistent=False)
-        self.register_buffer("adjacency_t", transpose_sparse(adjacency).to_sparse_csr(), persistent=False)
+        self.register_buffer("adjacency", to_csr(adjacency), persistent=False)
+        self.register_buffer("adjacency_t", to_csr(transpose_sparse(adjacency)), persistent=False)
 
         self.id_embedding = nn.Parameter(torch.empty(data.n_users + data.n_items, embedding_size)) if has_id else None
         if self.id_embedding is not None:

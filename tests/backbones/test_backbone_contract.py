@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -150,3 +151,14 @@ def test_pos_neg_rows_equals_two_gathers_in_values_and_gradient():
     ((ref_pos * weights[0]).sum() + (ref_neg * weights[1]).sum()).backward()
     assert torch.equal(pos, ref_pos) and torch.equal(neg, ref_neg)
     assert torch.allclose(items.grad, reference.grad, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", BACKBONES)
+def test_building_and_training_print_no_warnings(name, small_data, tmp_path):
+    """A user sees no library warnings (sparse beta notices, invariant checks) from a plain run."""
+    cfg = backbone_config(name, tmp_path, enabled=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trainer = build_trainer(cfg, small_data)
+        trainer.train_epoch(1)
+        trainer.evaluate("valid")
