@@ -66,7 +66,7 @@ def main() -> None:
     seconds = dict.fromkeys(trainers, 0.0)
     steps = 0
     for epoch in range(1, args.epochs + 2):
-        for (name, part) in PARTS:
+        for name, part in PARTS:
             prepare(trainers[name], part, epoch)
         for batch in trainers["baseline"].sampler.epoch():
             for name, trainer in trainers.items():
