@@ -1,6 +1,6 @@
 """Where MRdIB's extra time per training step goes, one part at a time.
 
-Usage: python benchmarks/bench_mrdib_parts.py [--data baby] [--backbone vbpr] [--epochs 3]
+Usage: python benchmarks/bench_mrdib_parts.py [--data baby] [--backbone vbpr] [--epochs 3] [--device cuda]
 
 Five trainers on the same data see the same batches, taking turns batch by batch, and the
 script prints each one's mean milliseconds per step and the difference to the one above it:
@@ -24,9 +24,10 @@ import time
 import torch
 
 from mrdib.config import resolve_config
+from mrdib.errors import ConfigError
 from mrdib.runner import build_trainer
 
-from bench_training import dataset
+from bench_training import dataset, synchronize
 
 PARTS = [
     ("baseline", None),
@@ -37,9 +38,9 @@ PARTS = [
 ]
 
 
-def build(backbone: str, data, part: dict | None):
+def build(backbone: str, data, part: dict | None, device: str):
     settings = {"enabled": False} if part is None else {"enabled": True, "aux_batch_size": part["aux_batch_size"]}
-    trainer = build_trainer(resolve_config(backbone, cli_values={"mrdib": settings}), data)
+    trainer = build_trainer(resolve_config(backbone, cli_values={"mrdib": settings, "train": {"device": device}}), data)
     if part is not None and not part["mine"]:
         trainer.model.pairs = []  # no critic pass (the critic then gets no gradient and its Adam skips it)
     return trainer
@@ -59,10 +60,11 @@ def main() -> None:
     parser.add_argument("--backbone", default="vbpr")
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs after one warm-up epoch")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (as for train)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = dataset(args.data)
-    trainers = {name: build(args.backbone, data, part) for name, part in PARTS}
+    trainers = {name: build(args.backbone, data, part, args.device) for name, part in PARTS}
     seconds = dict.fromkeys(trainers, 0.0)
     steps = 0
     for epoch in range(1, args.epochs + 2):
@@ -72,10 +74,11 @@ def main() -> None:
             for name, trainer in trainers.items():
                 started = time.perf_counter()
                 trainer.train_step(batch)
+                synchronize(trainer.device)
                 if epoch > 1:  # the first epoch warms up
                     seconds[name] += time.perf_counter() - started
             steps += epoch > 1
-    print(f"torch {torch.__version__}, {args.threads} threads, {args.data}, {args.backbone}, "
+    print(f"torch {torch.__version__}, {args.threads} threads, device {args.device}, {args.data}, {args.backbone}, "
           f"{steps} steps per row, batches taken in turn")
     previous = None
     for name, total in seconds.items():
@@ -88,4 +91,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ConfigError as error:  # a bad --device or data set: one line, as the CLI prints it
+        raise SystemExit(f"error: {error}")

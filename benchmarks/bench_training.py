@@ -1,7 +1,7 @@
 """Seconds per training epoch with and without MRdIB, and seconds per full evaluation.
 
 Usage: python benchmarks/bench_training.py [--data baby synthetic-baby] [--backbones vbpr ...]
-                                          [--variant aux_batch_size=256 ...]
+                                          [--variant aux_batch_size=256 ...] [--device cuda]
 Prints a table and the MRdIB/baseline ratios: one column for MRdIB at its defaults and one per
 --variant (MRdIB settings, e.g. the sub-batched regularisers). Not a test: timings are for
 reading, not asserting.
@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from mrdib.config import resolve_config
+from mrdib.errors import ConfigError
 from mrdib.data import load_mmrec
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
 from mrdib.runner import build_trainer
@@ -37,8 +38,15 @@ def time_epochs(trainer, epochs: int) -> list[float]:
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         trainer.train_epoch(epoch)
+        synchronize(trainer.device)
         times.append(time.perf_counter() - started)
     return times
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for a GPU's queued work, so that a timer read afterwards counts it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def main() -> None:
@@ -47,6 +55,7 @@ def main() -> None:
     parser.add_argument("--backbones", nargs="+", default=["vbpr"])
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs after one warm-up epoch")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (as for train)")
     parser.add_argument("--variant", action="append", default=[], metavar="KEY=VALUE[,KEY=VALUE]",
                         help="an extra +MRdIB column with these MRdIB settings (repeatable)")
     args = parser.parse_args()
@@ -55,7 +64,7 @@ def main() -> None:
         variants[text] = {k: float(v) if "." in v or "e" in v else int(v)
                           for k, v in (item.split("=", 1) for item in text.split(","))}
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} threads")
+    print(f"torch {torch.__version__}, {args.threads} threads, device {args.device}")
     header = f"{'data':16} {'backbone':9} {'base s/ep':>10}"
     for name in variants:
         header += f" {name + ' s/ep':>22} {'ratio':>6}"
@@ -68,13 +77,15 @@ def main() -> None:
             trainers = {}
             for name, settings in [("base", {"enabled": False})] + [(n, {"enabled": True, **v})
                                                                     for n, v in variants.items()]:
-                trainers[name] = build_trainer(resolve_config(backbone, cli_values={"mrdib": settings}), data)
+                cli_values = {"mrdib": settings, "train": {"device": args.device}}
+                trainers[name] = build_trainer(resolve_config(backbone, cli_values=cli_values), data)
                 time_epochs(trainers[name], 1)  # warm-up
             times: dict[str, list[float]] = {name: [] for name in trainers}
             for epoch in range(2, args.epochs + 2):
                 for name, trainer in trainers.items():
                     started = time.perf_counter()
                     trainer.train_epoch(epoch)
+                    synchronize(trainer.device)
                     times[name].append(time.perf_counter() - started)
             seconds = {name: statistics.median(t) for name, t in times.items()}
             eval_seconds = []
@@ -82,6 +93,7 @@ def main() -> None:
                 for _ in range(2):
                     started = time.perf_counter()
                     trainers[name].evaluate("valid")
+                    synchronize(trainers[name].device)
                     eval_seconds.append(time.perf_counter() - started)
             del trainers
             line = f"{data_name:16} {backbone:9} {seconds['base']:10.3f}"
@@ -91,4 +103,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ConfigError as error:  # a bad --device or data set: one line, as the CLI prints it
+        raise SystemExit(f"error: {error}")

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# MRdIB's overhead per epoch on one GPU, one process at a time (docs/results.md's GPU timings
+# came from workers sharing the GPU and are not an overhead measurement): bench_training for
+# the six backbones on Baby, then bench_mrdib_parts for VBPR and MGCN. Stops at DEADLINE seconds.
+#   DATA_SRC=<folder holding baby/> OUT=<folder for logs> DEADLINE=420 scripts/gpu_overhead.sh
+set -u
+cd "$(dirname "$0")/.."
+DEADLINE=${DEADLINE:-420}
+OUT=${OUT:-gpu-logs}
+mkdir -p "$OUT" ../shared/data
+[ -d ../shared/data/baby ] || cp -r "${DATA_SRC:-.devdata}"/baby ../shared/data/
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+$PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0))" \
+  | tee -a "$OUT/overhead.txt"
+start=$(date +%s)
+left() { echo $(( DEADLINE - ($(date +%s) - start) )); }
+bench() {
+  local t; t=$(left); [ "$t" -gt 15 ] || { echo "skipped (deadline): $*" | tee -a "$OUT/overhead.txt"; return 0; }
+  timeout -k 10 "$t" $PY "$@" 2>&1 | grep -v -i warning | tee -a "$OUT/overhead.txt"
+}
+bench benchmarks/bench_training.py --data baby --backbones vbpr freedom dualgnn mmgcn mgcn soil --epochs 3 \
+  --device cuda --threads 4
+bench benchmarks/bench_mrdib_parts.py --backbone vbpr --device cuda --threads 4
+bench benchmarks/bench_mrdib_parts.py --backbone mgcn --device cuda --threads 4 --epochs 2
+echo "done at $(( $(date +%s) - start )) s" | tee -a "$OUT/overhead.txt"
