@@ -46,6 +46,20 @@ def test_bottleneck_samples_in_training_and_returns_the_mean_in_evaluation():
     assert torch.equal(z_eval, mean_eval) and torch.allclose(mean_eval, mean)
 
 
+def test_log_variance_is_clamped_with_the_clamp_gradient():
+    """Values beyond the bounds are clamped and pass no gradient; values inside pass it unchanged."""
+    bottleneck = VariationalBottleneck(2, min_log_var=-1.0, max_log_var=1.0).eval()
+    with torch.no_grad():
+        bottleneck.heads.weight.zero_()
+        bottleneck.heads.bias.zero_()
+        bottleneck.heads.weight[2:] = torch.eye(2)  # raw log-variance = x
+    x = torch.tensor([[-3.0, 0.5], [2.0, -0.25]], requires_grad=True)
+    _, _, log_var = bottleneck(x)
+    assert torch.equal(log_var, x.detach().clamp(-1.0, 1.0))
+    log_var.sum().backward()
+    assert torch.equal(x.grad, torch.tensor([[0.0, 1.0], [0.0, 1.0]]))
+
+
 def test_disabled_wrapper_owns_nothing(small_data):
     backbone = get_backbone("vbpr")(small_data, embedding_size=16)
     wrapper = MRdIB(backbone, MRdIBConfig(enabled=False, a1=1.0, a2=1.0, a3=1.0))
