@@ -12,7 +12,7 @@ from mrdib.config import MRdIBConfig
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
 from mrdib.objective.bottleneck import VariationalBottleneck, gaussian_kl
 from mrdib.objective.mine import MineEstimator, fit_mine
-from mrdib.objective.plugin import MRdIB
+from mrdib.objective.plugin import MRdIB, distinct_rows
 from mrdib.training.sampler import BPRSampler
 
 
@@ -58,6 +58,15 @@ def test_log_variance_is_clamped_with_the_clamp_gradient():
     assert torch.equal(log_var, x.detach().clamp(-1.0, 1.0))
     log_var.sum().backward()
     assert torch.equal(x.grad, torch.tensor([[0.0, 1.0], [0.0, 1.0]]))
+
+
+def test_distinct_rows_equals_torch_unique():
+    torch.manual_seed(0)
+    for items in (torch.randint(0, 50, (200,)), torch.tensor([3, 3, 3]), torch.tensor([49, 0, 7, 0])):
+        rows, inverse = distinct_rows(items, 50)
+        expected_rows, expected_inverse = torch.unique(items, return_inverse=True)
+        assert torch.equal(rows, expected_rows) and torch.equal(inverse, expected_inverse)
+        assert torch.equal(rows[inverse], items)
 
 
 def test_disabled_wrapper_owns_nothing(small_data):
