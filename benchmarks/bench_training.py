@@ -33,16 +33,6 @@ def dataset(name: str):
     return load_mmrec(SHARED / name if not Path(name).exists() else Path(name))
 
 
-def time_epochs(trainer, epochs: int) -> list[float]:
-    times = []
-    for epoch in range(1, epochs + 1):
-        started = time.perf_counter()
-        trainer.train_epoch(epoch)
-        synchronize(trainer.device)
-        times.append(time.perf_counter() - started)
-    return times
-
-
 def synchronize(device: torch.device) -> None:
     """Wait for a GPU's queued work, so that a timer read afterwards counts it."""
     if device.type == "cuda":
@@ -79,7 +69,7 @@ def main() -> None:
                                                                     for n, v in variants.items()]:
                 cli_values = {"mrdib": settings, "train": {"device": args.device}}
                 trainers[name] = build_trainer(resolve_config(backbone, cli_values=cli_values), data)
-                time_epochs(trainers[name], 1)  # warm-up
+                trainers[name].train_epoch(1)  # warm-up, untimed
             times: dict[str, list[float]] = {name: [] for name in trainers}
             for epoch in range(2, args.epochs + 2):
                 for name, trainer in trainers.items():
