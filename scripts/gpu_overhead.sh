@@ -4,17 +4,9 @@
 # the six backbones on Baby, then bench_mrdib_parts for VBPR and MGCN. Stops at DEADLINE seconds.
 #   DATA_SRC=<folder holding baby/> OUT=<folder for logs> DEADLINE=420 scripts/gpu_overhead.sh
 set -u
-cd "$(dirname "$0")/.."
 DEADLINE=${DEADLINE:-420}
-OUT=${OUT:-gpu-logs}
-mkdir -p "$OUT" ../shared/data
-[ -d ../shared/data/baby ] || cp -r "${DATA_SRC:-.devdata}"/baby ../shared/data/
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
-PY=${PYTHON:-python3}
-$PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0))" \
-  | tee -a "$OUT/overhead.txt"
-start=$(date +%s)
-left() { echo $(( DEADLINE - ($(date +%s) - start) )); }
+. "$(dirname "$0")/gpu_common.sh" baby
+device_line | tee -a "$OUT/overhead.txt"
 bench() {
   local t; t=$(left); [ "$t" -gt 15 ] || { echo "skipped (deadline): $*" | tee -a "$OUT/overhead.txt"; return 0; }
   timeout -k 10 "$t" $PY "$@" 2>&1 | grep -v -i warning | tee -a "$OUT/overhead.txt"

@@ -4,16 +4,10 @@
 # resumable anywhere (python -m mrdib sweep <config> --device cpu finishes it on a CPU).
 #   DATA_SRC=<folder holding baby/ and tiktok/> OUT=<folder for logs> scripts/gpu_reproduction.sh
 set -u
-cd "$(dirname "$0")/.."
 DEADLINE=${DEADLINE:-470}
-OUT=${OUT:-gpu-logs}
-mkdir -p "$OUT" ../shared/data
-[ -d ../shared/data/baby ] || cp -r "${DATA_SRC:-.devdata}"/baby "${DATA_SRC:-.devdata}"/tiktok ../shared/data/
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
-PY=${PYTHON:-python3}
-$PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0))"
-start=$(date +%s)
-left() { echo $(( DEADLINE - ($(date +%s) - start) )); }
+. "$(dirname "$0")/gpu_common.sh" baby tiktok
+export OMP_NUM_THREADS=1
+device_line
 sweep() {  # config workers
   local t; t=$(left); [ "$t" -gt 20 ] || return 0
   timeout -k 20 -s INT "$t" $PY -m mrdib sweep "configs/sweeps/$1.yaml" --workers "$2" --threads 1 --device cuda \
