@@ -1,0 +1,116 @@
+"""Training steps with the C library's allocator settings vs `mrdib.allocator`'s retained memory.
+
+Usage: python benchmarks/bench_allocator.py [--data baby] [--backbones vbpr mgcn] [--mrdib]
+                                            [--turns 8] [--steps 10] [--threads 2]
+
+The allocator is a process-wide setting, so each side runs in its own worker process (the
+"system" one with MRDIB_SYSTEM_ALLOCATOR=1); the workers build the same trainer and take turns,
+`--steps` training steps per turn, so a machine whose speed drifts slows both alike. Prints
+the median milliseconds per step, the minor page faults per step and each worker's peak
+resident memory (data, model and training; no evaluation). Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+SIDES = ("system", "retained")
+
+
+def worker(args: argparse.Namespace) -> None:
+    """Build a trainer, warm it up, then run `--steps` steps per line read from stdin."""
+    import torch
+
+    from mrdib.config import resolve_config
+    from mrdib.runner import build_trainer
+
+    from bench_training import dataset
+
+    torch.set_num_threads(args.threads)
+    data = dataset(args.data)
+    trainer = build_trainer(resolve_config(args.backbones[0], cli_values={"mrdib": {"enabled": args.mrdib}}), data)
+    trainer.model.train()
+    trainer.model.backbone.pre_epoch(1)
+
+    def batches():
+        epoch = 1
+        while True:
+            yield from trainer.sampler.epoch()
+            epoch += 1
+            trainer.model.backbone.pre_epoch(epoch)
+
+    stream = batches()
+    for _ in range(3):
+        trainer.train_step(next(stream))
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        started = time.perf_counter()
+        for _ in range(args.steps):
+            trainer.train_step(next(stream))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        print((time.perf_counter() - started) / args.steps * 1000, (usage.ru_minflt - faults) / args.steps,
+              usage.ru_maxrss / 1024, flush=True)  # ru_maxrss is in KiB on Linux
+
+
+def compare(args: argparse.Namespace, backbone: str) -> dict[str, list[list[float]]]:
+    """Start both workers for one backbone, alternate their turns, return each side's readings."""
+    workers = {}
+    for side in SIDES:
+        env = {k: v for k, v in os.environ.items() if k != "MRDIB_SYSTEM_ALLOCATOR"}
+        if side == "system":
+            env["MRDIB_SYSTEM_ALLOCATOR"] = "1"
+        command = [sys.executable, __file__, "--worker", "--data", args.data, "--backbones", backbone,
+                   "--steps", str(args.steps), "--threads", str(args.threads)] + (["--mrdib"] if args.mrdib else [])
+        workers[side] = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        for side, process in workers.items():
+            if process.stdout.readline().strip() != "ready":
+                raise SystemExit(f"error: the {side} worker for {backbone} failed to start (see its output above)")
+        readings: dict[str, list[list[float]]] = {side: [] for side in SIDES}
+        for _ in range(args.turns):
+            for side, process in workers.items():
+                process.stdin.write("go\n")
+                process.stdin.flush()
+                readings[side].append([float(value) for value in process.stdout.readline().split()])
+        return readings
+    finally:
+        for process in workers.values():
+            process.stdin.close()
+            process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="baby")
+    parser.add_argument("--backbones", nargs="+", default=["vbpr", "mgcn"])
+    parser.add_argument("--mrdib", action="store_true", help="train with the MRdIB objective switched on")
+    parser.add_argument("--turns", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=10, help="training steps per turn")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(args)
+    print(f"{args.data}, {'+MRdIB' if args.mrdib else 'baselines'}, {args.threads} threads, "
+          f"{args.turns} turns of {args.steps} steps per side")
+    print(f"{'backbone':9} {'system ms/step':>15} {'retained':>9} {'ratio':>6} {'faults/step':>12} {'retained':>9} "
+          f"{'peak MB':>8} {'retained':>9}")
+    for backbone in args.backbones:
+        readings = compare(args, backbone)
+        ms = {side: statistics.median(r[0] for r in readings[side]) for side in SIDES}
+        faults = {side: statistics.median(r[1] for r in readings[side]) for side in SIDES}
+        peak = {side: readings[side][-1][2] for side in SIDES}
+        print(f"{backbone:9} {ms['system']:15.2f} {ms['retained']:9.2f} {ms['retained'] / ms['system']:6.2f} "
+              f"{faults['system']:12.0f} {faults['retained']:9.0f} {peak['system']:8.0f} {peak['retained']:9.0f}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
