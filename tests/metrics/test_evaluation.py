@@ -204,6 +204,25 @@ def test_batch_size_does_not_change_results(random_data, split):
         assert result == pytest.approx(results[0], rel=1e-12, abs=1e-12)
 
 
+def test_score_memory_cap_shrinks_batches_without_changing_results(random_data):
+    data, scores = random_data
+    three_users = 3 * 4 * data.n_items / 2**20  # MB of float32 scores for three users
+    capped = RankingEvaluator(data, "valid", EvalConfig(batch_size=4096, max_score_mb=three_users))
+    assert capped.batch_size == 3
+    widths = []
+
+    def score(users):
+        widths.append(len(users))
+        return scores[users].clone()
+
+    result = capped.evaluate(score)
+    assert max(widths) == 3 and sum(widths) == capped.n_users
+    assert result == pytest.approx(RankingEvaluator(data, "valid").evaluate(from_matrix(scores)), rel=1e-12, abs=1e-12)
+    assert RankingEvaluator(data, "valid", EvalConfig(batch_size=2, max_score_mb=1e-9)).batch_size == 1
+    with pytest.raises(ConfigError, match="max_score_mb"):
+        RankingEvaluator(data, "valid", EvalConfig(max_score_mb=0))
+
+
 def test_non_contiguous_scores_are_accepted(random_data):
     data, scores = random_data
     evaluator = RankingEvaluator(data, "valid")
