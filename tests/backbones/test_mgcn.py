@@ -12,7 +12,8 @@ import torch
 from testing_support import shared_data_folder
 from mrdib.backbones.base import BPRBatch
 from mrdib.backbones.graphs import normalize_sparse
-from mrdib.backbones.mgcn import MGCN, SparseOperator, info_nce, normalized_interactions, weighted_knn_graph
+from mrdib.backbones.mgcn import (MGCN, SparseOperator, _FuseViews, info_nce, normalized_interactions,
+                                  weighted_knn_graph)
 from mrdib.data.dataset import InteractionData
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
 
@@ -196,3 +197,26 @@ def test_mgcn_builds_and_steps_on_real_data(name):
     loss = model.loss(model.forward_fused(), batch_of(data, 256))
     loss.backward()
     assert torch.isfinite(loss) and loss > 0
+
+
+@pytest.mark.parametrize("n_modalities", [1, 2, 3])
+def test_the_fused_side_view_has_autograds_values_and_gradients(n_modalities):
+    generator = torch.Generator().manual_seed(n_modalities)
+    views = torch.randn(7, n_modalities, 5, generator=generator, dtype=torch.float64, requires_grad=True)
+    attention = torch.softmax(torch.randn(7, n_modalities, generator=generator, dtype=torch.float64), 1)
+    gates = torch.rand(7, n_modalities, 5, generator=generator, dtype=torch.float64)
+    attention.requires_grad_(True)
+    gates.requires_grad_(True)
+
+    def published(x, a, g):
+        common = (a.unsqueeze(-1) * x).sum(1)
+        return (common + (g * (x - common.unsqueeze(1))).sum(1)) / (x.shape[1] + 1)
+
+    upstream = torch.randn(7, 5, generator=generator, dtype=torch.float64)
+    expected = torch.autograd.grad((published(views, attention, gates) * upstream).sum(), (views, attention, gates))
+    fused = _FuseViews.apply(views, attention, gates)
+    assert torch.allclose(fused, published(views, attention, gates), atol=1e-12)
+    got = torch.autograd.grad((fused * upstream).sum(), (views, attention, gates))
+    for g, e in zip(got, expected):
+        assert torch.allclose(g, e, atol=1e-12)
+    assert torch.autograd.gradcheck(_FuseViews.apply, (views, attention, gates))
