@@ -5,9 +5,10 @@ Usage: python benchmarks/bench_allocator.py [--data baby] [--backbones vbpr mgcn
 
 The allocator is a process-wide setting, so each side runs in its own worker process (the
 "system" one with MRDIB_SYSTEM_ALLOCATOR=1); the workers build the same trainer and take turns,
-`--steps` training steps per turn, so a machine whose speed drifts slows both alike. Prints
-the median milliseconds per step, the minor page faults per step and each worker's peak
-resident memory (data, model and training; no evaluation). Not a test.
+`--steps` training steps per turn, so a machine whose speed drifts slows both alike; then
+three validation passes each, also in turns. Prints the median milliseconds per step, the
+minor page faults per step, each worker's peak resident memory after training (data, model
+and training steps) and the median validation pass. Not a test.
 """
 
 from __future__ import annotations
@@ -49,9 +50,14 @@ def worker(args: argparse.Namespace) -> None:
     for _ in range(3):
         trainer.train_step(next(stream))
     print("ready", flush=True)
-    for _ in sys.stdin:
+    for line in sys.stdin:
         faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         started = time.perf_counter()
+        if line.strip() == "eval":
+            trainer.evaluate("valid")
+            trainer.model.train()
+            print((time.perf_counter() - started) * 1000, flush=True)
+            continue
         for _ in range(args.steps):
             trainer.train_step(next(stream))
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -59,8 +65,9 @@ def worker(args: argparse.Namespace) -> None:
               usage.ru_maxrss / 1024, flush=True)  # ru_maxrss is in KiB on Linux
 
 
-def compare(args: argparse.Namespace, backbone: str) -> dict[str, list[list[float]]]:
-    """Start both workers for one backbone, alternate their turns, return each side's readings."""
+def compare(args: argparse.Namespace, backbone: str) -> tuple[dict[str, list[list[float]]], dict[str, list[float]]]:
+    """Start both workers for one backbone, alternate their turns; return each side's training
+    readings (ms/step, faults/step, peak MB) and its validation passes (ms)."""
     workers = {}
     for side in SIDES:
         env = {k: v for k, v in os.environ.items() if k != "MRDIB_SYSTEM_ALLOCATOR"}
@@ -74,12 +81,17 @@ def compare(args: argparse.Namespace, backbone: str) -> dict[str, list[list[floa
             if process.stdout.readline().strip() != "ready":
                 raise SystemExit(f"error: the {side} worker for {backbone} failed to start (see its output above)")
         readings: dict[str, list[list[float]]] = {side: [] for side in SIDES}
-        for _ in range(args.turns):
+        evaluations: dict[str, list[float]] = {side: [] for side in SIDES}
+        for turn in range(args.turns + 3):  # three validation passes after the training turns
             for side, process in workers.items():
-                process.stdin.write("go\n")
+                process.stdin.write("train\n" if turn < args.turns else "eval\n")
                 process.stdin.flush()
-                readings[side].append([float(value) for value in process.stdout.readline().split()])
-        return readings
+                values = [float(value) for value in process.stdout.readline().split()]
+                if turn < args.turns:
+                    readings[side].append(values)
+                else:
+                    evaluations[side].append(values[0])
+        return readings, evaluations
     finally:
         for process in workers.values():
             process.stdin.close()
@@ -101,14 +113,15 @@ def main() -> None:
     print(f"{args.data}, {'+MRdIB' if args.mrdib else 'baselines'}, {args.threads} threads, "
           f"{args.turns} turns of {args.steps} steps per side")
     print(f"{'backbone':9} {'system ms/step':>15} {'retained':>9} {'ratio':>6} {'faults/step':>12} {'retained':>9} "
-          f"{'peak MB':>8} {'retained':>9}")
+          f"{'peak MB':>8} {'retained':>9} {'valid pass ms':>14} {'retained':>9}")
     for backbone in args.backbones:
-        readings = compare(args, backbone)
+        readings, evaluations = compare(args, backbone)
         ms = {side: statistics.median(r[0] for r in readings[side]) for side in SIDES}
         faults = {side: statistics.median(r[1] for r in readings[side]) for side in SIDES}
         peak = {side: readings[side][-1][2] for side in SIDES}
         print(f"{backbone:9} {ms['system']:15.2f} {ms['retained']:9.2f} {ms['retained'] / ms['system']:6.2f} "
-              f"{faults['system']:12.0f} {faults['retained']:9.0f} {peak['system']:8.0f} {peak['retained']:9.0f}",
+              f"{faults['system']:12.0f} {faults['retained']:9.0f} {peak['system']:8.0f} {peak['retained']:9.0f} "
+              f"{statistics.median(evaluations['system']):14.0f} {statistics.median(evaluations['retained']):9.0f}",
               flush=True)
 
 

@@ -40,7 +40,7 @@ class TrainConfig:
     batch_size: int = 2048
     learning_rate: float = 1e-3
     embedding_size: int = 64
-    eval_batch_size: int = 4096
+    eval_batch_size: int = 4096  # users per validation batch at most; fewer where their scores pass 64 MB
     topk: tuple[int, ...] = (5, 10, 20)
     stop_metric: str = "recall@5"
     num_threads: int = 0  # 0 keeps torch's default
