@@ -3,11 +3,12 @@
 A training step allocates and frees the same few-megabyte tensors every time (MGCN's
 [n_users + n_items, M, d] fuser buffers, InfoNCE's n x n logits, VBPR's batch rows). With
 glibc's default settings a freed block above 32 MB, and any space above the heap's top
-trimming threshold, goes back to the OS, and the next step faults fresh zeroed pages in
-again: about 1.1 us per 4 KB page on the reference VM, 4,000-8,000 faults per MGCN step on
-Baby (5-9 ms) and 900 per VBPR step. Raising glibc's mmap and trim thresholds keeps those
-pages mapped: no faults after the first steps, and the process's peak memory moves by tens
-of megabytes at most (`benchmarks/bench_allocator.py` measures both).
+trimming threshold, goes back to the OS (strace shows the heap shrunk and regrown every
+step), and the next step faults fresh zeroed pages in again: about 1.1 us per 4 KB page on
+the reference VM, 300-8,000 faults per MGCN step on Baby and 500-900 per VBPR step. Raising
+glibc's mmap and trim thresholds keeps those pages mapped: no faults after the first steps,
+a few percent off a training step, 10-30% off a validation pass, and peak memory within
+tens of megabytes (`benchmarks/bench_allocator.py` measures all three).
 
 A process-wide setting, so it is applied once, when a Trainer is built, and only where glibc
 provides `mallopt` (elsewhere it is a no-op). Set MRDIB_SYSTEM_ALLOCATOR=1 to leave the C
