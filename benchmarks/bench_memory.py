@@ -61,7 +61,8 @@ def main() -> None:
             result = subprocess.run(command + (["--mrdib"] if variant == "mrdib" else []),
                                     capture_output=True, text=True)
             if result.returncode != 0:
-                raise SystemExit(f"error: {backbone} {variant} failed: {result.stderr.strip().splitlines()[-1:]}")
+                last_line = (result.stderr.strip().splitlines() or ["no output"])[-1]
+                raise SystemExit(f"error: {backbone} {variant} failed: {last_line}")
             peaks["loaded"], peaks[variant] = (float(v) for v in result.stdout.split()[-2:])
         print(f"{backbone:9} {peaks['loaded']:14.0f} {peaks['baseline']:9.0f} {peaks['mrdib']:8.0f} "
               f"{peaks['mrdib'] - peaks['baseline']:11.0f}", flush=True)
