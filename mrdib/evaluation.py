@@ -29,8 +29,8 @@ class EvalConfig:
     # Users scored at most at once; fewer when their score matrix would pass `max_score_mb`.
     batch_size: int = 2048
     # Caps a batch's [users, n_items] float32 scores. On Baby (7,050 items) 64 MB means 2,379
-    # users: a validation pass as fast as with 4,096 users (0.47-0.48 s on 2 cores) at a peak
-    # resident size 140-210 MB lower (VBPR 837 -> 698 MB, MGCN 970 -> 761 MB); on Clothing
+    # users: a validation pass as fast as with 4,096 users (0.47-0.50 s on 2 cores) at a peak
+    # resident size 108-124 MB lower (VBPR 837 -> 729 MB, MGCN 970 -> 846 MB); on Clothing
     # (23,033 items) it keeps 4,096 users from taking 377 MB of scores alone.
     max_score_mb: float = 64.0
 
