@@ -54,8 +54,7 @@ def worker(args: argparse.Namespace) -> None:
         faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         started = time.perf_counter()
         if line.strip() == "eval":
-            trainer.evaluate("valid")
-            trainer.model.train()
+            trainer.evaluate("valid")  # returns the model to training mode
             print((time.perf_counter() - started) * 1000, flush=True)
             continue
         for _ in range(args.steps):
