@@ -57,3 +57,17 @@ def test_bench_allocator_runs_both_sides_in_turns():
     values = numbers(rows[0])
     assert len(values) == 9  # ms x2, ratio, faults x2, peak x2, validation pass x2
     assert values[0] > 0 and values[1] > 0 and values[5] > 0 and values[6] > 0
+
+
+@pytest.mark.slow
+def test_bench_overhead_floor_prints_the_floor_beside_the_budgets():
+    rows = [r for r in run_benchmark("bench_overhead_floor.py", "--data", "synthetic", "--backbones", "vbpr", "mgcn",
+                                     "--steps", "2") if r[:1] in (["vbpr"], ["mgcn"])]
+    assert [r[0] for r in rows] == ["vbpr", "mgcn"]
+    for row in rows:
+        rows_needed, base, mrdib, _, _, bottleneck, _, core, _, budget5, budget3 = numbers(row)[:11]
+        assert base > 0 and mrdib > 0 and bottleneck > 0 and core > 0
+        assert budget5 == pytest.approx(0.05 * base, abs=0.01) and budget3 == pytest.approx(0.03 * base, abs=0.01)
+        assert " ".join(row).endswith(("5% below the floor", "3% below the floor", "floor within 3%"))
+    vbpr_rows, mgcn_rows = numbers(rows[0])[0], numbers(rows[1])[0]
+    assert vbpr_rows < mgcn_rows  # VBPR's bottleneck sees the batch's items, MGCN's every item
