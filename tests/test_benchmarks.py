@@ -65,7 +65,7 @@ def test_bench_overhead_floor_prints_the_floor_beside_the_budgets():
                                      "--steps", "2") if r[:1] in (["vbpr"], ["mgcn"])]
     assert [r[0] for r in rows] == ["vbpr", "mgcn"]
     for row in rows:
-        rows_needed, base, mrdib, _, _, bottleneck, _, floor, _, terms, budget5, budget3 = numbers(row)[:12]
+        _, base, mrdib, _, _, bottleneck, _, floor, _, terms, budget5, budget3 = numbers(row)[:12]
         assert base > 0 and mrdib > 0 and bottleneck > 0 and 0 < terms < floor
         assert budget5 == pytest.approx(0.05 * base, abs=0.01) and budget3 == pytest.approx(0.03 * base, abs=0.01)
         assert " ".join(row).endswith(("5% below the floor", "3% below the floor", "floor within 3%"))
