@@ -31,6 +31,7 @@ import time
 import torch
 
 from mrdib.config import resolve_config
+from mrdib.device import resolve_device
 from mrdib.errors import ConfigError
 from mrdib.objective.plugin import distinct_rows, pair_name
 from mrdib.runner import build_trainer
@@ -157,6 +158,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (as for train)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    resolve_device(args.device)  # a missing GPU is one line before any table
     data = dataset(args.data)
     print(f"torch {torch.__version__}, {args.threads} threads, device {args.device}, {args.data}, "
           f"medians of {args.steps} steps taken in turn; ms per training step")
