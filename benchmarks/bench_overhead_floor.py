@@ -79,10 +79,9 @@ def time_bottleneck(bottlenecks: dict, rows: int, device: torch.device) -> tuple
 def linear_passes(x: torch.Tensor, weight: torch.Tensor, input_gradient: bool = True) -> None:
     """A linear layer's matrix multiplies: forward, weight gradient and (optionally) input gradient."""
     out = x @ weight.T
-    weight_gradient = out.T @ x  # the upstream gradient has the output's shape; its values do not matter
+    out.T @ x  # weight gradient: the upstream gradient has the output's shape; its values do not matter
     if input_gradient:
         out @ weight
-    del weight_gradient
 
 
 def time_regularisers(model, batch_size: int, device: torch.device) -> float:
@@ -128,24 +127,23 @@ def measure(backbone: str, data, steps: int, device: str) -> dict[str, float]:
     for index, batch in enumerate(trainers["base"].sampler.epoch()):
         if index >= warm_up + steps:
             break
+        step_seconds = {}
         for name, trainer in trainers.items():
             started = time.perf_counter()
             trainer.train_step(batch)
             synchronize(trainer.device)
-            if index >= warm_up:
-                seconds[name].append(time.perf_counter() - started)
+            step_seconds[name] = time.perf_counter() - started
         rows = bottleneck_rows(trainers["mrdib"], batch)
         device = trainers["mrdib"].device
         full, heads = (min(t) for t in zip(*(time_bottleneck(bottlenecks, rows, device) for _ in range(5))))
         terms = min(time_regularisers(trainers["mrdib"].model, len(batch.users), device) for _ in range(5))
-        if index >= warm_up:
-            seconds["bottleneck"].append(full)
-            seconds["floor"].append(heads + terms)
-            seconds["terms"].append(terms)
-            rows_seen.append(rows)
+        if index < warm_up:
+            continue
+        for name, value in {**step_seconds, "bottleneck": full, "floor": heads + terms, "terms": terms}.items():
+            seconds[name].append(value)
+        rows_seen.append(rows)
     out = {name: 1000 * statistics.median(values) for name, values in seconds.items()}
     out["rows"] = statistics.mean(rows_seen)
-    out["steps"] = len(rows_seen)
     return out
 
 
