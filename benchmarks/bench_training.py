@@ -20,6 +20,7 @@ from mrdib.config import resolve_config
 from mrdib.errors import ConfigError
 from mrdib.data import load_mmrec
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
+from mrdib.device import resolve_device
 from mrdib.runner import build_trainer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -54,6 +55,7 @@ def main() -> None:
         variants[text] = {k: float(v) if "." in v or "e" in v else int(v)
                           for k, v in (item.split("=", 1) for item in text.split(","))}
     torch.set_num_threads(args.threads)
+    resolve_device(args.device)  # a missing GPU is one line before any table
     print(f"torch {torch.__version__}, {args.threads} threads, device {args.device}")
     header = f"{'data':16} {'backbone':9} {'base s/ep':>10}"
     for name in variants:
