@@ -25,7 +25,8 @@ def command(name: str, help_text: str) -> Callable[[CommandSetup], CommandSetup]
     return decorator
 
 
-TRAIN_OPTIONS = ("epochs", "patience", "batch_size", "learning_rate", "embedding_size", "num_threads", "device")
+TRAIN_OPTIONS = ("epochs", "patience", "batch_size", "learning_rate", "embedding_size", "num_threads", "device",
+                 "topk", "stop_metric")
 
 
 def add_train_options(parser: argparse.ArgumentParser, threads_help: str | None = None) -> None:
@@ -37,6 +38,9 @@ def add_train_options(parser: argparse.ArgumentParser, threads_help: str | None 
     parser.add_argument("--embedding-size", dest="embedding_size", type=int)
     parser.add_argument("--threads", dest="num_threads", type=int, help=threads_help)
     parser.add_argument("--device", help="cpu (default), cuda, cuda:N or auto")
+    parser.add_argument("--topk", type=int, nargs="+", metavar="K", help="ranking cut-offs (default 5 10 20)")
+    parser.add_argument("--stop-metric", dest="stop_metric",
+                        help="valid metric early stopping watches (default recall@5; its k must be in --topk)")
 
 
 def train_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -82,7 +82,11 @@ def _update_dataclass(target: Any, values: dict[str, Any], where: str) -> None:
                 raise ConfigError(f"{where}: '{key}' must be a mapping")
             _update_dataclass(current, value, f"{where}.{key}")
         elif key == "topk":
-            setattr(target, key, tuple(int(k) for k in value))
+            values_k = value if isinstance(value, (list, tuple)) else [value]
+            try:
+                setattr(target, key, tuple(int(k) for k in values_k))
+            except (TypeError, ValueError):
+                raise ConfigError(f"{where}: 'topk' must be a list of integers, got {value!r}") from None
         elif isinstance(current, dict):
             merged = dict(current)
             merged.update(value or {})
@@ -140,4 +144,19 @@ def resolve_config(
     apply_overrides(cfg, backbone_defaults(name), f"mrdib/configs/{name}.yaml")
     apply_overrides(cfg, file_values, "config file")
     apply_overrides(cfg, cli_values, "command line")
+    validate_train_config(cfg.train)
     return cfg
+
+
+def validate_train_config(train: TrainConfig) -> None:
+    """Settings that would only fail after an epoch of training fail here, in one line: the stop
+    metric must be one that the `topk` cut-offs produce."""
+    from mrdib.metrics import metric_keys
+
+    if not train.topk or any(k < 1 for k in train.topk):
+        raise ConfigError(f"train.topk must be one or more positive integers, got {list(train.topk)}")
+    produced = metric_keys(train.topk)
+    if train.stop_metric not in produced:
+        raise ConfigError(f"train.stop_metric '{train.stop_metric}' is not among the metrics train.topk "
+                          f"{list(train.topk)} produces ({', '.join(produced)}); set --stop-metric to one of "
+                          "them or add its cut-off to --topk")

@@ -10,7 +10,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
@@ -19,7 +19,7 @@ import torch
 def _atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -30,6 +30,29 @@ def _atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> Non
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def temporary_prefix(name: str) -> str:
+    """The prefix of `_atomic_write`'s temporaries for a file called `name` (`.<name>.<random>.tmp`)."""
+    return f".{name}."
+
+
+def remove_stale_temporaries(folder: str | Path, names: Iterable[str]) -> list[Path]:
+    """Delete the temporaries that an interrupted atomic write of one of `names` left in `folder`.
+
+    Only call this where no other process writes those files (a run folder when its run starts or
+    resumes): a live writer's temporary looks the same. Returns what was removed.
+    """
+    folder = Path(folder)
+    removed = []
+    for name in names:
+        for path in folder.glob(f"{temporary_prefix(name)}*.tmp"):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(path)
+    return removed
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from mrdib.backbones import get_backbone
-from mrdib.config import RunConfig
+from mrdib.config import RunConfig, validate_train_config
 from mrdib.data import load_dataset
 from mrdib.data.dataset import InteractionData
 from mrdib.device import resolve_device
@@ -51,7 +51,8 @@ def train_run(cfg: RunConfig, progress: bool | None = None,
 
     Extra `callbacks` run after the run-folder writer (e.g. the tuner's pruning callback).
     """
-    resolve_device(cfg.train.device)  # a missing GPU fails here, before any folder is written
+    validate_train_config(cfg.train)  # as a missing GPU below: fails before any folder is written
+    resolve_device(cfg.train.device)
     data = data if data is not None else load_dataset(cfg.data, Path(cfg.artifacts))
     if not cfg.run_id:
         cfg.run_id = new_run_id(data.name, cfg.backbone, cfg.mrdib.enabled, cfg.train.seed)

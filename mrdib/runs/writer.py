@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from mrdib.io import atomic_save_npz, atomic_torch_save, atomic_write_bytes, atomic_write_json, json_line
+from mrdib.io import (atomic_save_npz, atomic_torch_save, atomic_write_bytes, atomic_write_json, json_line,
+                      remove_stale_temporaries)
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -25,6 +26,8 @@ EMBEDDINGS_FILE = "embeddings.npz"
 CHECKPOINT_FILE = "checkpoint.pt"
 RESUME_FILE = "last.pt"
 ANALYSIS_FILE = "analysis.json"  # written by `mrdib analyze` (mrdib/analysis)
+# The files a run's own process replaces atomically; a kill mid-write leaves `.<name>.<random>.tmp`.
+RUN_FILES = (CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, EMBEDDINGS_FILE, CHECKPOINT_FILE, RESUME_FILE)
 
 _PACKAGES = ("torch", "numpy", "scipy", "pandas", "scikit-learn", "mrdib")
 
@@ -56,11 +59,16 @@ def environment_info() -> dict[str, Any]:
 
 
 class RunWriter:
-    """Creates and updates one run folder; every file but metrics.jsonl is replaced atomically."""
+    """Creates and updates one run folder; every file but metrics.jsonl is replaced atomically.
+
+    A writer is made when its run starts or resumes, so it first removes the temporaries that a
+    killed earlier process left behind (nothing else writes these files meanwhile).
+    """
 
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.removed_temporaries = remove_stale_temporaries(self.run_dir, RUN_FILES)
 
     def write_config(self, config: dict[str, Any]) -> None:
         atomic_write_json(self.run_dir / CONFIG_FILE, {"format_version": FORMAT_VERSION, **config})
