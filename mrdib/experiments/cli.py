@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from mrdib.cli import Handler, add_train_options, command, default_artifacts, parse_params, train_options
+from mrdib.errors import MrdibError
 
 
 def _invocation(name: str, args: argparse.Namespace, positional: tuple[str, ...] = (),
@@ -34,7 +35,9 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
     parser.add_argument("--artifacts", help="artifacts folder (default: the config's, else artifacts/)")
     parser.add_argument("--threads", type=int, help="torch threads per worker (default: cores // workers)")
-    parser.add_argument("--device", help="cpu, cuda, cuda:N or auto for every run (default: the config's, else cpu)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or auto for every run (default: the config's, else cpu); "
+                                         "cuda with several workers spreads them over the visible GPUs")
+    _add_engine_options(parser, "sqlite in <artifacts>/sweeps/<name>.db")
     parser.add_argument("--dry-run", action="store_true", help="print the plan's size and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -56,7 +59,8 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
             return 0
         result = run_sweep(sweep, artifacts, workers=args.workers, progress=False if args.quiet else None,
                            command=_invocation("sweep", args, ("config",), ("workers", "threads", "device", "artifacts")),
-                           config_path=args.config, threads=args.threads, device=args.device)
+                           config_path=args.config, threads=args.threads, device=args.device, storage=args.storage,
+                           heartbeat=args.heartbeat, grace=args.grace)
         counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items())) or "nothing to do"
         print(f"sweep {sweep.name}: {counts}; plan: {result.plan_path}")
         for key, chosen in result.selections.items():
@@ -69,12 +73,23 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
         if result.interrupted:
             print("mrdib: sweep interrupted; rerun the same command to resume", file=sys.stderr)
             return 130
-        if result.counts.get("busy"):
-            print(f"  {result.counts['busy']} runs are being trained by another process; rerun later to finish",
-                  file=sys.stderr)
+        if result.unfinished:
+            print(f"  {result.unfinished} points are not finished; rerun the same command to continue", file=sys.stderr)
         return 0 if result.complete else 1
 
     return handle
+
+
+def _add_engine_options(parser: argparse.ArgumentParser, default: str) -> None:
+    from mrdib.experiments.engine import DEFAULT_GRACE, DEFAULT_HEARTBEAT
+
+    parser.add_argument("--storage", help=f"database URL every worker joins, e.g. postgresql://USER:PASSWORD@HOST/DB "
+                                          f"(default {default})")
+    parser.add_argument("--heartbeat", type=int, default=DEFAULT_HEARTBEAT,
+                        help=f"seconds between a running point's heartbeats (default {DEFAULT_HEARTBEAT})")
+    parser.add_argument("--grace", type=int, default=DEFAULT_GRACE,
+                        help=f"seconds without a heartbeat before another worker takes a point over "
+                             f"(default {DEFAULT_GRACE})")
 
 
 def _run_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -101,7 +116,9 @@ def _tune_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--trials", type=int, help="study-wide trial budget (default 30 unless --minutes)")
     parser.add_argument("--minutes", type=float, help="this worker's wall-clock budget")
     parser.add_argument("--study", help="study name (default <data>-<backbone>)")
-    parser.add_argument("--storage", help="Optuna database URL (default sqlite in <artifacts>/studies/)")
+    _add_engine_options(parser, "sqlite in <artifacts>/studies/<study>.db")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes on this machine (default 1), each with its own sampler seed")
     parser.add_argument("--seed", type=int, default=0, help="training seed of every trial")
     parser.add_argument("--sampler-seed", dest="sampler_seed", type=int, help="TPE seed (one per worker)")
     parser.add_argument("--low", type=float, default=1e-4, help="smallest alpha (log-uniform)")
@@ -121,15 +138,16 @@ def _tune_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--quiet", action="store_true")
 
     def handle(args: argparse.Namespace) -> int:
-        from mrdib.experiments.tune import TuneConfig, compare_with_sweep, open_study, run_tuning
+        from mrdib.experiments.tune import TuneConfig, compare_with_sweep, open_study, run_tuning_workers
 
         trials = args.trials if args.trials is not None or args.minutes is not None else 30
         cfg = TuneConfig(data=args.data, backbone=args.backbone, study=args.study, storage=args.storage,
                          trials=trials, minutes=args.minutes, low=args.low, high=args.high, seed=args.seed,
                          sampler_seed=args.sampler_seed, startup_trials=args.startup_trials, prune=args.prune,
                          prune_percentile=args.prune_percentile, prune_warmup_epochs=args.prune_warmup_epochs,
-                         run_values=_run_values(args), artifacts=args.artifacts or default_artifacts())
-        summary = run_tuning(cfg, progress=not args.quiet)
+                         run_values=_run_values(args), artifacts=args.artifacts or default_artifacts(),
+                         heartbeat=args.heartbeat, grace=args.grace)
+        summary = run_tuning_workers(cfg, args.workers, progress=not args.quiet)
         print(f"study {summary['study']} ({summary['storage']}): trials {summary['trials']}")
         best = summary["best"]
         if best:
@@ -157,6 +175,10 @@ def _report_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--sweep", action="append", metavar="NAME",
                         help="only the runs of this sweep (repeatable); default: every finished run")
     parser.add_argument("--artifacts")
+    parser.add_argument("--storage", help="read the runs from this study database (sweeps' and tuning studies' "
+                                          "trials, from every machine) instead of the artifacts folder")
+    parser.add_argument("--study", action="append", metavar="NAME",
+                        help="with --storage: only this tuning study's runs (repeatable)")
     parser.add_argument("--out", default="report", help="output folder (e.g. docs/)")
     parser.add_argument("--name", default="results.md", help="Markdown file name (default results.md)")
     parser.add_argument("--title", default="Results: MRdIB reproduction")
@@ -167,8 +189,11 @@ def _report_command(parser: argparse.ArgumentParser) -> Handler:
         from mrdib.experiments.render import write_report
         from mrdib.experiments.report import build_report
 
-        report = build_report(args.artifacts or default_artifacts(), args.sweep or (), args.metric)
-        command_line = _invocation("report", args, (), ("sweep", "artifacts", "out", "metric"))
+        if args.study and not args.storage:
+            raise MrdibError("--study needs --storage (the database the study lives in)")
+        report = build_report(args.artifacts or default_artifacts(), args.sweep or (), args.metric,
+                              storage=args.storage, studies=args.study or ())
+        command_line = _invocation("report", args, (), ("sweep", "study", "artifacts", "out", "metric"))
         files = write_report(report, args.out, args.title, args.name, command_line, png=args.png)
         print(f"{len(files)} files in {args.out} (from {report.n_runs} runs): "
               + ", ".join(p.name for p in files))

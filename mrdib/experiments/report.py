@@ -274,26 +274,57 @@ def read_sweep_plan(artifacts: str | Path, name: str) -> dict[str, Any]:
 
 
 def compute_budget(groups: list[ConfigResults]) -> dict[str, float]:
-    """Runs, epochs and summed train+eval seconds of every run the report uses (from metrics.jsonl)."""
+    """Runs, epochs and summed train+eval seconds of every run the report uses (from metrics.jsonl,
+    or from the study's record of a run trained elsewhere)."""
     runs = epochs = 0
     seconds = 0.0
     for group in groups:
-        for run_dir in group.run_dirs.values():
-            records = read_metrics(run_dir)
+        for seed, run_dir in group.run_dirs.items():
             runs += 1
+            stored = group.budgets.get(seed)
+            if stored is not None:
+                epochs += int(stored.get("epochs", 0))
+                seconds += float(stored.get("seconds", 0.0))
+                continue
+            records = read_metrics(run_dir)
             epochs += len(records)
             seconds += sum(float(r.get("train_seconds", 0.0)) + float(r.get("eval_seconds", 0.0)) for r in records)
     return {"runs": runs, "epochs": epochs, "seconds": seconds}
 
 
-def build_report(artifacts: str | Path, sweeps: Sequence[str] = (), metric: str = "recall@5") -> Report:
-    """Read the runs (all finished ones, or only those of the named sweeps) and build every table."""
-    plans = [read_sweep_plan(artifacts, name) for name in sweeps]
-    run_ids = {p["run_id"] for plan in plans for p in plan.get("points", [])} if plans else None
-    records = list_runs(artifacts)
+def storage_sweep_plan(url: str, name: str) -> dict[str, Any]:
+    """What the report says about a sweep read from its study: settings and every machine's calls."""
+    import optuna
+
+    from mrdib.experiments.engine import plain_storage
+    from mrdib.runs.storage import SWEEP_PREFIX
+
+    attrs = optuna.load_study(study_name=f"{SWEEP_PREFIX}{name}", storage=plain_storage(url)).user_attrs
+    calls = sorted((v for k, v in attrs.items() if k.startswith("call:")), key=lambda c: c.get("started", ""))
+    return {"name": name, "config": attrs.get("sweep", {}), "config_path": None, "history": calls}
+
+
+def build_report(artifacts: str | Path, sweeps: Sequence[str] = (), metric: str = "recall@5",
+                 storage: str | None = None, studies: Sequence[str] = ()) -> Report:
+    """Read the runs (all finished ones, or only those of the named sweeps) and build every table.
+
+    With `storage` (a study database URL) the runs are read from the trials of its studies (the
+    named sweeps and tuning studies, or all), so runs trained on other machines are included.
+    """
+    if storage:
+        from mrdib.runs.storage import SWEEP_PREFIX, storage_records
+
+        names = [f"{SWEEP_PREFIX}{name}" for name in sweeps] + list(studies)
+        records = storage_records(storage, names or None, artifacts)
+        plans = [storage_sweep_plan(storage, name) for name in sweeps]
+        run_ids = None
+    else:
+        plans = [read_sweep_plan(artifacts, name) for name in sweeps]
+        run_ids = {p["run_id"] for plan in plans for p in plan.get("points", [])} if plans else None
+        records = list_runs(artifacts)
     groups = group_runs(records, run_ids)
     if not groups:
-        where = f"sweep {', '.join(sweeps)}" if sweeps else str(Path(artifacts) / "runs")
+        where = f"sweep {', '.join(sweeps)}" if sweeps else (storage and "the storage") or str(Path(artifacts) / "runs")
         raise MrdibError(f"{where}: no finished runs to report on; train or sweep first")
     selections = choose(groups, metric)
     return Report(

@@ -33,6 +33,7 @@ class ConfigResults:
     seconds_per_epoch: dict[int, float] = field(default_factory=dict)
     epochs_run: dict[int, int] = field(default_factory=dict)
     run_dirs: dict[int, Path] = field(default_factory=dict)
+    budgets: dict[int, dict[str, float]] = field(default_factory=dict)  # runs read from a study's storage
 
     @property
     def alphas(self) -> Alphas:
@@ -93,6 +94,10 @@ def group_runs(records: Iterable[RunRecord], run_ids: set[str] | None = None) ->
         group.seconds_per_epoch[seed] = float(record.summary.get("seconds_per_epoch", math.nan))
         group.epochs_run[seed] = int(record.summary.get("epochs_run", 0))
         group.run_dirs[seed] = record.run_dir
+        if record.budget is not None:
+            group.budgets[seed] = record.budget
+        else:
+            group.budgets.pop(seed, None)
     return list(groups.values())
 
 

@@ -1,10 +1,18 @@
-"""Run a sweep: resumable, several worker processes, one progress bar over the whole sweep.
+"""Run a sweep on the shared engine (an Optuna study, `mrdib.experiments.engine`).
 
-The truth about each point is its run folder: `done` is skipped, an interrupted run (status
-running, or stopped by Ctrl-C, with a resume state) is resumed, and a failed or unusable one
-is moved aside to `runs/.replaced/` and started afresh. The plan, with the choices made by
-validation, is kept in `<artifacts>/sweeps/<name>.json` (written atomically) for people and
-for `mrdib report --sweep NAME`.
+Every point of the sweep is a trial enqueued in the study `sweep:<name>` (SQLite in
+`<artifacts>/sweeps/<name>.db` unless `--storage` names a database several machines share).
+Workers, in this process or in many on many machines, pop waiting trials; Optuna hands each to
+exactly one. The stage-two points of a (data set, backbone) are enqueued by whichever worker
+first sees its grid finished; the choice is made from the validation scores stored with the
+trials, so every worker makes the same one, and a point enqueued twice (two workers planning
+at once) is trained once: the later trial defers to the earlier and is closed as a duplicate.
+
+The truth about each point's training is still its run folder: `done` is skipped, an
+interrupted run (status running, or stopped by Ctrl-C, with a resume state) is resumed, and a
+failed or unusable one is moved aside to `runs/.replaced/` and started afresh. The plan, with
+the choices made by validation, is mirrored in `<artifacts>/sweeps/<name>.json` (written
+atomically) for people and for `mrdib report --sweep NAME`.
 """
 
 from __future__ import annotations
@@ -12,25 +20,28 @@ from __future__ import annotations
 import fcntl
 import multiprocessing
 import os
+import queue
 import shutil
 import signal
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mrdib.errors import MrdibError, RunError
+from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, Heartbeat, ask, fail_stale_trials,
+                                      open_storage, redact, sqlite_url, threads_per_worker, worker_devices,
+                                      worker_name)
 from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, first_stage, second_stage,
                                     second_stage_size)
 from mrdib.experiments.selection import select_by_validation
 from mrdib.io import atomic_write_json
 from mrdib.runs.reader import read_run
+from mrdib.runs.storage import RUN_ATTR, SWEEP_PREFIX, run_attrs
 from mrdib.runs.writer import RESUME_FILE
 from mrdib.training.trainer import Callback
 
@@ -148,8 +159,11 @@ def _cached_data(spec: str, artifacts: str):
     return _DATA_CACHE[key]
 
 
-def execute_point(config: dict[str, Any], lock_dir: str) -> dict[str, Any]:
-    """Bring one point to `done`: skip, resume, restart or train; never raises (returns the outcome)."""
+def execute_point(config: dict[str, Any], lock_dir: str, callbacks: list[Callback] | None = None) -> dict[str, Any]:
+    """Bring one point to `done`: skip, resume, restart or train; never raises (returns the outcome).
+
+    Extra `callbacks` run in the trainer (e.g. one that stops it when the worker must let go).
+    """
     from mrdib.config import RunConfig
     from mrdib.runner import resume_run, runs_root, train_run
 
@@ -160,7 +174,7 @@ def execute_point(config: dict[str, Any], lock_dir: str) -> dict[str, Any]:
     outcome: dict[str, Any] = {"run_id": cfg.run_id, "run_dir": str(run_dir), "moved_to": None, "error": None}
     if _STOP_EVENT is not None and _STOP_EVENT.is_set():
         return {**outcome, "outcome": "interrupted", "error": "interrupted", "seconds": 0.0}
-    callbacks = [StopOnEvent(_STOP_EVENT)] if _STOP_EVENT is not None else []
+    callbacks = [*(callbacks or []), *([StopOnEvent(_STOP_EVENT)] if _STOP_EVENT is not None else [])]
     with point_lock(Path(lock_dir), cfg.run_id) as acquired:
         if not acquired:
             return {**outcome, "outcome": "busy", "seconds": 0.0}
@@ -183,7 +197,11 @@ def execute_point(config: dict[str, Any], lock_dir: str) -> dict[str, Any]:
     return {**outcome, "seconds": time.perf_counter() - started}
 
 
-# -- the sweep ---------------------------------------------------------------------------------
+# -- the sweep's study -------------------------------------------------------------------------
+
+POLL_SECONDS = 1.0  # how often an idle worker looks for work (and for dead workers' trials)
+_FINAL = ("done", "failed")
+
 
 @dataclass
 class SweepResult:
@@ -194,79 +212,299 @@ class SweepResult:
     failed: list[dict[str, Any]] = field(default_factory=list)
     selections: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
+    unfinished: int = 0  # points still planned or running elsewhere when this call returned
 
     @property
     def complete(self) -> bool:
-        return not self.interrupted and not self.failed and self.counts.get("busy", 0) == 0
+        return not self.interrupted and not self.failed and self.unfinished == 0
 
 
 def plan_path(artifacts: str | Path, name: str) -> Path:
     return Path(artifacts) / "sweeps" / f"{name}.json"
 
 
-class _Pool:
-    """A process pool (spawn) for several workers, or the calling process for one."""
+def sweep_storage(artifacts: str | Path, name: str, storage: str | None = None) -> str:
+    """The sweep's database: `storage` when given, else SQLite beside its plan file."""
+    return storage or sqlite_url(Path(artifacts) / "sweeps" / f"{name}.db")
 
-    def __init__(self, workers: int, threads: int):
-        self.executor = None
-        self.stop_event = None
-        self.previous_threads: int | None = None
-        if workers > 1:
-            context = multiprocessing.get_context("spawn")
-            self.stop_event = context.Event()
-            self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                initializer=init_worker, initargs=(threads, self.stop_event))
+
+def study_name(sweep_name: str) -> str:
+    return f"{SWEEP_PREFIX}{sweep_name}"
+
+
+def point_status(trials: list[Any]) -> str:
+    """One point's state from its trials: done, running, planned, failed (by its own error),
+    interrupted (stopped by Ctrl-C) or missing (never enqueued, or its worker died and its
+    retry is not queued yet)."""
+    from optuna.trial import TrialState
+
+    live = [t for t in trials if t.state != TrialState.PRUNED]  # pruned: closed as a duplicate
+    if any(t.state == TrialState.COMPLETE for t in live):
+        return "done"
+    if any(t.state == TrialState.RUNNING for t in live):
+        return "running"
+    if any(t.state == TrialState.WAITING for t in live):
+        return "planned"
+    finished = sorted((t for t in live if t.state == TrialState.FAIL), key=lambda t: t.number)
+    if finished and finished[-1].user_attrs.get("outcome") in ("failed", "interrupted"):
+        return finished[-1].user_attrs["outcome"]
+    return "missing"
+
+
+def _sweep_identity(sweep: SweepConfig) -> dict[str, Any]:
+    """The settings every worker of one sweep must share (not where each keeps its files)."""
+    identity = asdict(sweep)
+    for key in ("artifacts", "notes"):
+        identity.pop(key, None)
+    return identity
+
+
+@dataclass
+class SweepState:
+    """The sweep as the study holds it right now."""
+
+    points: list[SweepPoint]  # every point known so far, stage one first
+    status: dict[str, str]  # run id -> point_status
+    selections: dict[str, Any]
+    pending_pairs: list[tuple[str, str]]  # (data set, backbone) whose grid is not finished yet
+    waiting: int  # trials a worker could pop
+
+    @property
+    def finished(self) -> bool:
+        return not self.pending_pairs and all(self.status[p.run_id] in _FINAL for p in self.points)
+
+
+class SweepStudy:
+    """A sweep's points as trials of one Optuna study: planning, claiming and recording them."""
+
+    def __init__(self, sweep: SweepConfig, artifacts: str, storage: str | None = None,
+                 heartbeat: int = DEFAULT_HEARTBEAT, grace: int = DEFAULT_GRACE):
+        import optuna
+
+        self.sweep, self.artifacts = sweep, str(artifacts)
+        self.url = sweep_storage(artifacts, sweep.name, storage)
+        self.heartbeat = heartbeat
+        self.storage = open_storage(self.url, heartbeat, grace)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.study = optuna.create_study(study_name=study_name(sweep.name), storage=self.storage,
+                                         direction="maximize", load_if_exists=True)
+        self.pairs = [(d, b) for d in sweep.datasets for b in sweep.backbones]
+
+    def check_config(self) -> None:
+        """The first caller records the sweep's settings; a worker with different ones is refused."""
+        mine = _sweep_identity(self.sweep)
+        stored = self.study.user_attrs.get("sweep")
+        if stored is None:
+            self.study.set_user_attr("sweep", mine)
+            self.study.set_user_attr("kind", "sweep")
+        elif stored != mine:
+            differing = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
+            raise MrdibError(f"storage {redact(self.url)}: sweep '{self.sweep.name}' is already stored with other "
+                             f"settings ({', '.join(differing)}); use the same config on every machine or rename it")
+
+    def _trials_by_run(self) -> dict[str, list[Any]]:
+        by_run: dict[str, list[Any]] = {}
+        for trial in self.study.get_trials(deepcopy=False):
+            run_id = trial.user_attrs.get("run_id")
+            if run_id is not None:
+                by_run.setdefault(run_id, []).append(trial)
+        return by_run
+
+    def _enqueue(self, point: SweepPoint) -> None:
+        self.study.enqueue_trial({}, user_attrs={"run_id": point.run_id,
+                                                 "point": {**point.to_dict(), "config": point.config}})
+
+    def _select(self, pair: tuple[str, str], grid: list[SweepPoint], by_run: dict[str, list[Any]]
+                ) -> tuple[Alphas | None, dict[str, Any]]:
+        """Choose the alphas of one (data set, backbone) from its grid trials' validation scores."""
+        from optuna.trial import TrialState
+
+        metric = self.sweep.metric
+        scores: dict[str, dict[int, float]] = {}
+        for point in grid:
+            for trial in by_run.get(point.run_id, []):
+                if trial.state == TrialState.COMPLETE:
+                    value = trial.user_attrs.get(RUN_ATTR, {}).get("summary", {}).get("valid", {}).get(metric)
+                    if value is not None:
+                        scores.setdefault(repr(point.alphas), {})[point.seed] = float(value)
+        key = select_by_validation(scores)
+        record: dict[str, Any] = {"dataset": pair[0], "backbone": pair[1], "metric": metric,
+                                  "grid_points": len({repr(p.alphas) for p in grid}), "scored_points": len(scores)}
+        chosen = next((p.alphas for p in grid if repr(p.alphas) == key), None) if key else None
+        if chosen is not None:
+            record["alphas"] = list(chosen)
+            record["valid_mean"] = sum(scores[key].values()) / len(scores[key])
         else:
-            import torch
+            record.update(alphas=None, reason="no grid point finished")
+        return chosen, record
 
-            self.previous_threads = torch.get_num_threads()  # restored on close: the caller's process
-            init_worker(threads)
+    def state(self, enqueue: bool = False, retry_failed: bool = False) -> SweepState:
+        """Read the sweep from the study; with `enqueue`, also queue every point that has no live
+        trial (new, interrupted, or whose worker died), failed ones too with `retry_failed`, and
+        stage two of every pair whose grid has finished."""
+        from optuna.trial import TrialState
 
-    def submit(self, config: dict[str, Any], lock_dir: str) -> Future:
-        if self.executor is not None:
-            return self.executor.submit(execute_point, config, lock_dir)
-        future: Future = Future()
-        future.set_result(execute_point(config, lock_dir))
-        return future
+        by_run = self._trials_by_run()
+        points: dict[str, SweepPoint] = {}
+        status: dict[str, str] = {}
+        selections: dict[str, Any] = {}
+        pending: list[tuple[str, str]] = []
 
-    def close(self, cancel: bool = False) -> None:
-        if cancel and self.stop_event is not None:
-            self.stop_event.set()  # running runs stop after their current batch, queued ones never start
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=cancel)
-        if self.previous_threads is not None:
-            init_worker(self.previous_threads)
+        def add(planned: list[SweepPoint]) -> None:
+            for point in planned:
+                if point.run_id in points:
+                    continue
+                points[point.run_id] = point
+                status[point.run_id] = point_status(by_run.get(point.run_id, []))
+                needs = status[point.run_id] in ("missing", "interrupted") or (
+                    retry_failed and status[point.run_id] == "failed")
+                if enqueue and needs:
+                    self._enqueue(point)
+                    status[point.run_id] = "planned"
+
+        for pair in self.pairs:
+            first = first_stage(self.sweep, self.artifacts, *pair)
+            add(first)
+            if not all(status[p.run_id] in _FINAL for p in first):
+                pending.append(pair)
+                continue
+            if "mrdib" not in self.sweep.variants:
+                continue
+            chosen, record = self._select(pair, [p for p in first if p.stage == "grid"], by_run)
+            selections[f"{pair[0]}/{pair[1]}"] = record
+            if chosen is not None:
+                add(second_stage(self.sweep, self.artifacts, *pair, chosen))
+        if enqueue:
+            for key, record in selections.items():
+                if self.study.user_attrs.get(f"selection:{key}") != record:
+                    self.study.set_user_attr(f"selection:{key}", record)
+        waiting = len(self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+        return SweepState(list(points.values()), status, selections, pending, waiting)
+
+    # -- one worker's part ---------------------------------------------------------------------
+    def run_one(self, trial: Any, device: str | None, lock_dir: str, stop: Any) -> dict[str, Any]:
+        """Train the point of a popped trial (or close it as a duplicate) and record the result."""
+        from optuna.trial import TrialState
+
+        run_id = trial.user_attrs["run_id"]
+        trial.set_user_attr("worker", worker_name())
+        with Heartbeat(self.storage, trial._trial_id, self.heartbeat) as beat:
+            earlier = [t for t in self.study.get_trials(deepcopy=False)
+                       if t.user_attrs.get("run_id") == run_id and t.number != trial.number
+                       and (t.state == TrialState.COMPLETE
+                            or (t.state in (TrialState.WAITING, TrialState.RUNNING) and t.number < trial.number))]
+            if earlier:
+                trial.set_user_attr("duplicate_of", earlier[0].number)
+                self.study.tell(trial, state=TrialState.PRUNED)
+                return {"run_id": run_id, "outcome": "duplicate", "error": None, "seconds": 0.0}
+            config = dict(trial.user_attrs["point"]["config"])
+            config.update(artifacts=self.artifacts, run_id=run_id)  # this machine's folder
+            if device:
+                config["train"] = {**config["train"], "device": device}
+            callbacks: list[Callback] = [StopOnEvent(beat.lost)]  # `stop` itself is checked by execute_point
+            while True:
+                outcome = execute_point(config, lock_dir, callbacks)
+                if outcome["outcome"] != "busy" or beat.lost.is_set():
+                    break
+                # Another sweep on this machine is training the same run folder: wait for it.
+                if stop is not None and stop.wait(POLL_SECONDS * 5):
+                    outcome = {**outcome, "outcome": "interrupted", "error": "interrupted"}
+                    break
+                if stop is None:
+                    time.sleep(POLL_SECONDS * 5)
+            if beat.lost.is_set():  # declared dead by another worker, which has taken the point over
+                return {**outcome, "outcome": "lost", "error": "heartbeat lost"}
+            kind = outcome["outcome"]
+            trial.set_user_attr("outcome", kind if kind in ("failed", "interrupted") else "done")
+            trial.set_user_attr("how", kind)  # trained, resumed, restarted, skipped, ...
+            if kind in ("failed", "interrupted"):
+                if outcome.get("error"):
+                    trial.set_user_attr("error", str(outcome["error"])[:2000])
+                self.study.tell(trial, state=TrialState.FAIL)
+                return outcome
+            attrs = run_attrs(outcome["run_dir"])
+            trial.set_user_attr(RUN_ATTR, attrs)
+            value = attrs["summary"].get("valid", {}).get(self.sweep.metric)
+            self.study.tell(trial, float(value) if value is not None else 0.0)
+        return outcome
+
+    def work(self, device: str | None = None, stop: Any = None,
+             on_outcome: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """Pop and train points until the whole sweep has finished (points running on other
+        workers included: one of them may die and leave its point to this one) or `stop` is set."""
+        from optuna.trial import TrialState
+
+        lock_dir = str(Path(self.artifacts) / "sweeps" / ".locks")
+        while stop is None or not stop.is_set():
+            fail_stale_trials(self.study)
+            state = self.state(enqueue=True)
+            if state.waiting == 0:
+                if state.finished:
+                    return
+                if stop is not None:
+                    stop.wait(POLL_SECONDS)
+                else:
+                    time.sleep(POLL_SECONDS)
+                continue
+            trial = ask(self.study)
+            if "run_id" not in trial.user_attrs:  # another worker popped the last one first
+                trial.set_user_attr("idle", True)
+                self.study.tell(trial, state=TrialState.FAIL)
+                continue
+            outcome = self.run_one(trial, device, lock_dir, stop)
+            if on_outcome is not None:
+                on_outcome(outcome)
+            if outcome["outcome"] == "interrupted":
+                return
+
+
+@dataclass
+class WorkerJob:
+    """What one worker process needs to join a sweep (picklable, for spawn)."""
+
+    sweep: SweepConfig
+    artifacts: str
+    storage: str
+    device: str | None
+    threads: int
+    heartbeat: int
+    grace: int
+
+
+def worker_main(job: WorkerJob, stop_event: Any, outcomes: Any) -> None:
+    """Entry point of a worker process: join the study and work until the sweep is finished."""
+    init_worker(job.threads, stop_event)
+    try:
+        SweepStudy(job.sweep, job.artifacts, job.storage, job.heartbeat, job.grace).work(
+            job.device, stop_event, outcomes.put)
+    except MrdibError as error:
+        outcomes.put({"run_id": None, "outcome": "worker-error", "error": str(error)})
 
 
 class SweepRunner:
-    """Schedules the two stages of every (data set, backbone) and keeps the plan file current."""
+    """Joins (or starts) a sweep's study with `workers` processes and keeps the plan file current."""
 
     def __init__(self, sweep: SweepConfig, artifacts: str | Path, workers: int = 1, progress: bool | None = None,
                  command: str | None = None, config_path: str | None = None,
                  on_outcome: Callable[[dict[str, Any]], None] | None = None, threads: int | None = None,
-                 device: str | None = None):
+                 device: str | None = None, storage: str | None = None, heartbeat: int = DEFAULT_HEARTBEAT,
+                 grace: int = DEFAULT_GRACE):
         self.sweep, self.artifacts = sweep, str(artifacts)
-        self.device = device  # where every run trains; not part of a run's identity
         self.workers = max(1, int(workers))
-        # Each worker gets its share of the cores unless told otherwise (oversubscribed threads
-        # slow CPU training down by an order of magnitude).
-        self.threads = threads or max(1, (os.cpu_count() or 1) // self.workers)
+        self.threads = threads_per_worker(self.workers, threads)
+        self.devices = worker_devices(device, self.workers)  # not part of a run's identity
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.command = command  # the shell command, for the report; None when called from Python
         self.config_path = config_path
         self.on_outcome = on_outcome
-        self.runs_dir = Path(self.artifacts) / "runs"
-        self.lock_dir = str(Path(self.artifacts) / "sweeps" / LOCK_DIR)
         self.path = plan_path(self.artifacts, sweep.name)
-        self.points: dict[str, SweepPoint] = {}
-        self.status: dict[str, str] = {}
-        self.selections: dict[str, Any] = {}
-        self.pairs = [(d, b) for d in sweep.datasets for b in sweep.backbones]
-        self.first: dict[tuple[str, str], list[str]] = {}
-        self.second_planned: set[tuple[str, str]] = set()
+        self.study = SweepStudy(sweep, self.artifacts, storage, heartbeat, grace)
+        self.job = WorkerJob(sweep, self.artifacts, self.study.url, None, self.threads, heartbeat, grace)
         self.counts: dict[str, int] = {}
         self.failed: list[dict[str, Any]] = []
+        self.worker_errors: list[str] = []
         self.history: list[dict[str, Any]] = self._previous_history()
+        self.bar: Any = None
 
     # -- plan file -------------------------------------------------------------------------
     def _previous_history(self) -> list[dict[str, Any]]:
@@ -277,177 +515,145 @@ class SweepRunner:
         except (OSError, ValueError):
             return []
 
-    def write_plan(self, finished: bool = False) -> None:
-        from dataclasses import asdict
-
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    def write_plan(self, state: SweepState, finished: bool = False) -> None:
         atomic_write_json(self.path, {
             "name": self.sweep.name,
             "config_path": self.config_path,
             "config": asdict(self.sweep),
             "artifacts": self.artifacts,
+            "storage": redact(self.study.url),
+            "study": study_name(self.sweep.name),
             "workers": self.workers,
-            "updated": now,
+            "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "finished": finished,
             "history": self.history,
-            "selections": self.selections,
-            "points": [{**p.to_dict(), "status": self.status.get(p.run_id, "planned")} for p in self.points.values()],
+            "selections": state.selections,
+            "points": [{**p.to_dict(), "status": state.status[p.run_id]} for p in state.points],
         })
 
-    # -- stages ----------------------------------------------------------------------------
-    def _add(self, points: list[SweepPoint]) -> list[SweepPoint]:
-        added = [p for p in points if p.run_id not in self.points]
-        for point in added:
-            self.points[point.run_id] = point
-            self.status[point.run_id] = "done" if run_state(self.runs_dir / point.run_id) == "done" else "planned"
-        return added
-
-    def _select(self, pair: tuple[str, str]) -> Alphas | None:
-        """Choose the alphas of one (data set, backbone) from its grid runs' validation scores."""
-        dataset, backbone = pair
-        grid = [self.points[r] for r in self.first[pair] if self.points[r].stage == "grid"]
-        scores: dict[str, dict[int, float]] = {}
-        for point in grid:
-            if self.status.get(point.run_id) != "done":
-                continue
-            summary = read_run(self.runs_dir / point.run_id).summary
-            value = summary.get("valid", {}).get(self.sweep.metric)
-            if value is not None:
-                scores.setdefault(repr(point.alphas), {})[point.seed] = float(value)
-        key = select_by_validation(scores)
-        record: dict[str, Any] = {"dataset": dataset, "backbone": backbone, "metric": self.sweep.metric,
-                                  "grid_points": len({repr(p.alphas) for p in grid}),
-                                  "scored_points": len(scores)}
-        chosen = next((p.alphas for p in grid if repr(p.alphas) == key), None) if key else None
-        if chosen is not None:
-            record["alphas"] = list(chosen)
-            record["valid_mean"] = sum(scores[key].values()) / len(scores[key])
-        else:
-            record["alphas"] = None
-            record["reason"] = "no grid point finished"
-        self.selections[f"{dataset}/{backbone}"] = record
-        return chosen
-
-    def _stage_one_finished(self, pair: tuple[str, str]) -> bool:
-        """Every grid point of the pair is done or failed (a point busy elsewhere holds the choice back)."""
-        return all(self.status.get(r) in ("done", "failed") for r in self.first[pair])
+    def _total(self, state: SweepState) -> int:
+        return len(state.points) + sum(second_stage_size(self.sweep, *pair) for pair in state.pending_pairs)
 
     # -- running ---------------------------------------------------------------------------
     def run(self) -> SweepResult:
         started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        for pair in self.pairs:
-            self.first[pair] = [p.run_id for p in self._add(first_stage(self.sweep, self.artifacts, *pair))]
-        expected_total = len(self.points) + sum(second_stage_size(self.sweep, *pair) for pair in self.pairs)
-        self.write_plan()
-        bar = self._progress_bar(expected_total)
-        pool = _Pool(self.workers, self.threads)
+        self.study.check_config()
+        state = self.study.state(enqueue=True, retry_failed=True)  # a rerun restarts failed points
+        self.write_plan(state)
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            done = sum(1 for s in state.status.values() if s == "done")
+            # initial= makes the rate (and so the time-left estimate) count only runs done in this call.
+            self.bar = tqdm(total=self._total(state), initial=done, desc=f"sweep {self.sweep.name}", unit="run",
+                            smoothing=0.1)
         previous_handler = _interrupt_once()
-        running: dict[Future, str] = {}
         interrupted = False
-        raise_after: BaseException | None = None
-
-        def submit_pending() -> None:
-            for run_id, point in self.points.items():
-                if self.status[run_id] == "planned":
-                    self.status[run_id] = "running"
-                    config = point.config
-                    if self.device:
-                        config = {**config, "train": {**config["train"], "device": self.device}}
-                    running[pool.submit(config, self.lock_dir)] = run_id
-
-        def plan_second_stages() -> None:
-            for pair in self.pairs:
-                if pair in self.second_planned or not self._stage_one_finished(pair):
-                    continue
-                self.second_planned.add(pair)
-                chosen = self._select(pair) if "mrdib" in self.sweep.variants else None
-                planned = second_stage(self.sweep, self.artifacts, *pair, chosen) if chosen else []
-                added = self._add(planned)
-                missing = second_stage_size(self.sweep, *pair) - len(added)
-                if bar is not None:
-                    bar.total = max(bar.n, bar.total - missing)
-                    bar.update(sum(1 for p in added if self.status[p.run_id] == "done"))
-                self.write_plan()
-
         try:
-            plan_second_stages()
-            submit_pending()
-            while running:
-                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for future in finished:
-                    run_id = running.pop(future)
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool:
-                        raise MrdibError(f"{self.path}: a worker process died (out of memory?); "
-                                         "rerun the same command to resume the sweep")
-                    self._record(run_id, outcome, bar)
-                    if outcome["outcome"] == "interrupted":
-                        raise KeyboardInterrupt
-                self.write_plan()
-                plan_second_stages()
-                submit_pending()
-        except (KeyboardInterrupt, MrdibError):
-            interrupted = True
-            raise_after = sys.exc_info()[1]
-            for future in running:
-                future.cancel()
-            for run_id in running.values():
-                if self.status[run_id] == "running":
-                    self.status[run_id] = "interrupted"
+            if self.workers == 1:
+                interrupted = self._run_here()
+            else:
+                interrupted = self._run_processes()
         finally:
-            pool.close(cancel=interrupted)
-            if bar is not None:
-                bar.close()
-                bar = None
-            for future, run_id in running.items():  # runs stopped by the interruption, now settled
-                if future.done() and not future.cancelled() and future.exception() is None:
-                    self._record(run_id, future.result(), None)
-            self.history.append({"started": started_at, "command": self.command,
-                                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                                 "workers": self.workers, "counts": dict(self.counts), "interrupted": interrupted})
-            complete = not interrupted and all(s == "done" for s in self.status.values())
-            self.write_plan(finished=complete)
+            if self.bar is not None:
+                self.bar.close()
+            state = self.study.state()
+            call = {"started": started_at, "command": self.command,
+                    "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "workers": self.workers, "counts": dict(self.counts), "interrupted": interrupted}
+            self.history.append(call)
+            self.write_plan(state, finished=state.finished and not interrupted)
+            # Every machine's calls, for a report read from the storage (one key per call: no race).
+            self.study.study.set_user_attr(f"call:{worker_name()}:{started_at}", {**call, "host": worker_name()})
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
-        if isinstance(raise_after, MrdibError):
-            raise raise_after
-        return SweepResult(self.path, dict(self.counts), list(self.failed), dict(self.selections), interrupted)
+        if self.worker_errors and not interrupted:
+            raise MrdibError(self.worker_errors[0])
+        unfinished = sum(1 for s in state.status.values() if s not in _FINAL) + len(state.pending_pairs)
+        return SweepResult(self.path, dict(self.counts), list(self.failed), dict(state.selections), interrupted,
+                           unfinished)
 
-    def _record(self, run_id: str, outcome: dict[str, Any], bar) -> None:
+    def _run_here(self) -> bool:
+        import torch
+
+        previous = torch.get_num_threads()  # restored: this is the caller's process
+        init_worker(self.threads)
+        try:
+            self.study.work(self.devices[0], None, self._record)
+        except KeyboardInterrupt:
+            return True
+        finally:
+            init_worker(previous)
+        return self.counts.get("interrupted", 0) > 0
+
+    def _run_processes(self) -> bool:
+        context = multiprocessing.get_context("spawn")
+        stop_event, outcomes = context.Event(), context.Queue()
+        processes = [context.Process(target=worker_main, name=f"mrdib-sweep-worker-{index}",
+                                     args=(replace(self.job, device=device), stop_event, outcomes))
+                     for index, device in enumerate(self.devices)]
+        for process in processes:
+            process.start()
+        interrupted = False
+        try:
+            while True:
+                try:
+                    while True:
+                        try:
+                            self._record(outcomes.get(timeout=POLL_SECONDS))
+                        except queue.Empty:
+                            break
+                    if not any(p.is_alive() for p in processes):
+                        break
+                except KeyboardInterrupt:
+                    interrupted = True
+                    stop_event.set()  # running runs stop after their current batch, queued ones never start
+        finally:
+            stop_event.set()
+            for process in processes:
+                process.join()
+            while True:
+                try:
+                    self._record(outcomes.get(timeout=0.2))
+                except queue.Empty:
+                    break
+        return interrupted
+
+    def _record(self, outcome: dict[str, Any]) -> None:
         kind = outcome["outcome"]
+        if kind == "worker-error":
+            self.worker_errors.append(outcome["error"])
+            return
         self.counts[kind] = self.counts.get(kind, 0) + 1
-        self.status[run_id] = {"failed": "failed", "busy": "busy", "interrupted": "interrupted"}.get(kind, "done")
         if kind == "failed":
             self.failed.append(outcome)
         if self.on_outcome is not None:
             self.on_outcome(outcome)
-        if bar is not None:
-            if kind not in ("interrupted",):
-                bar.update(1)
-            bar.set_postfix(failed=len(self.failed), last=f"{kind} {run_id[:40]}", refresh=False)
-
-    def _progress_bar(self, total: int):
-        if not self.progress:
-            return None
-        from tqdm.auto import tqdm
-
-        already = sum(1 for s in self.status.values() if s == "done")
-        # initial= makes the rate (and so the time-left estimate) count only runs done in this call.
-        return tqdm(total=total, initial=already, desc=f"sweep {self.sweep.name}", unit="run", smoothing=0.1)
+        if self.bar is not None:
+            if kind in ("trained", "resumed", "restarted", "skipped", "failed"):
+                self.bar.update(1)
+            state = self.study.state()
+            self.bar.total = max(self.bar.n, self._total(state))
+            self.bar.set_postfix(failed=len(self.failed), last=f"{kind} {str(outcome['run_id'])[:40]}", refresh=True)
+        else:
+            state = self.study.state()
+        self.write_plan(state)
 
 
 def run_sweep(sweep: SweepConfig, artifacts: str | Path, workers: int = 1, progress: bool | None = None,
               command: str | None = None, config_path: str | None = None, threads: int | None = None,
-              device: str | None = None) -> SweepResult:
-    """Run (or continue) a sweep; finished runs are skipped, interrupted ones resumed.
+              device: str | None = None, storage: str | None = None, heartbeat: int = DEFAULT_HEARTBEAT,
+              grace: int = DEFAULT_GRACE) -> SweepResult:
+    """Run (or join, or continue) a sweep; finished runs are skipped, interrupted ones resumed.
 
-    `threads` per worker defaults to cores // workers; `device` (cpu, cuda, auto) overrides the
-    config's train.device for every run (several workers may share one GPU).
+    `threads` per worker defaults to cores // workers; `device` (cpu, cuda, cuda:N, auto)
+    overrides the config's train.device for every run, and plain `cuda` spreads the workers over
+    the visible GPUs. `storage` is the study's database URL (default SQLite in the artifacts
+    folder); every machine that runs the same sweep against the same URL shares its points.
     """
     if workers < 1:
         raise MrdibError(f"--workers must be at least 1, got {workers}")
     if threads is not None and threads < 1:
         raise MrdibError(f"--threads must be at least 1, got {threads}")
     return SweepRunner(sweep, artifacts, workers, progress, command, config_path, threads=threads,
-                       device=device).run()
+                       device=device, storage=storage, heartbeat=heartbeat, grace=grace).run()

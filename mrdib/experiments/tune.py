@@ -3,9 +3,11 @@
 The paper names its three-way alpha grid (125 runs per backbone and data set) as its main
 cost. Here TPE proposes (a1, a2, a3), every trial is an ordinary run folder, and a trainer
 callback reports the validation metric each epoch so that hopeless trials are pruned early
-(their folders get status "pruned"). The study lives in any database Optuna accepts: SQLite
-in the artifacts folder by default, or e.g. PostgreSQL so that several machines can run
-workers on one study. Test metrics are never shown to the tuner.
+(their folders get status "pruned"). The study lives on the shared engine
+(`mrdib.experiments.engine`): SQLite in the artifacts folder by default, or e.g. PostgreSQL so
+that several machines can run workers on one study. A running trial records heartbeats; one
+whose worker died is re-queued with its alphas and run id and resumed from its last epoch by
+the next worker. Test metrics are never shown to the tuner.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import json
 import math
 import re
 import secrets
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,9 +25,12 @@ import optuna
 
 from mrdib.config import resolve_config
 from mrdib.errors import ConfigError, MrdibError
+from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, fail_stale_trials, open_storage, redact,
+                                      threads_per_worker, worker_devices, worker_name)
 from mrdib.experiments.plan import ALPHA_NAMES, dataset_label
 from mrdib.io import atomic_write_json
 from mrdib.runs.reader import read_run
+from mrdib.runs.storage import RUN_ATTR, run_attrs
 from mrdib.training.trainer import Callback, EpochRecord
 
 STUDIES_DIR = "studies"
@@ -76,6 +82,8 @@ class TuneConfig:
     metric: str = "recall@5"
     run_values: dict[str, Any] = field(default_factory=dict)  # train / backbone_params / mrdib overrides
     artifacts: str = "artifacts"
+    heartbeat: int = DEFAULT_HEARTBEAT  # seconds between a running trial's heartbeats
+    grace: int = DEFAULT_GRACE  # seconds of silence before another worker takes a trial over
 
     @property
     def study_name(self) -> str:
@@ -112,11 +120,12 @@ def open_study(cfg: TuneConfig) -> optuna.Study:
     pruner = (optuna.pruners.PercentilePruner(100.0 - cfg.prune_percentile, n_startup_trials=cfg.prune_startup_trials,
                                               n_warmup_steps=cfg.prune_warmup_epochs)
               if cfg.prune else optuna.pruners.NopPruner())
+    storage = open_storage(cfg.storage_url(), cfg.heartbeat, cfg.grace)
     try:
-        return optuna.create_study(study_name=cfg.study_name, storage=cfg.storage_url(), sampler=sampler,
+        return optuna.create_study(study_name=cfg.study_name, storage=storage, sampler=sampler,
                                    pruner=pruner, direction="maximize", load_if_exists=True)
     except (ImportError, ValueError, optuna.exceptions.OptunaError) as exc:
-        raise ConfigError(f"storage '{cfg.storage_url()}': cannot open the study ({exc})")
+        raise ConfigError(f"storage '{redact(cfg.storage_url())}': cannot open the study ({exc})")
 
 
 def _counted(study: optuna.Study) -> int:
@@ -125,8 +134,14 @@ def _counted(study: optuna.Study) -> int:
 
 
 def make_objective(cfg: TuneConfig, data: Any) -> Callable[[optuna.Trial], float]:
-    """The objective: train one +MRdIB run with the proposed alphas, return its best valid metric."""
-    from mrdib.runner import train_run
+    """The objective: train one +MRdIB run with the proposed alphas, return its best valid metric.
+
+    A trial re-queued after its worker died carries the dead trial's alphas and run id: its run
+    folder is resumed from the last finished epoch when this machine has it (a shared artifacts
+    path), kept when it had finished, and trained afresh otherwise.
+    """
+    from mrdib.experiments.sweep import move_aside, run_state
+    from mrdib.runner import resume_run, runs_root, train_run
 
     def objective(trial: optuna.Trial) -> float:
         alphas = {name: trial.suggest_float(name, cfg.low, cfg.high, log=True) for name in ALPHA_NAMES}
@@ -135,12 +150,27 @@ def make_objective(cfg: TuneConfig, data: Any) -> Callable[[optuna.Trial], float
         values["mrdib"] = {**values.get("mrdib", {}), "enabled": True, **alphas}
         values["train"] = {**values.get("train", {}), "seed": cfg.seed, "stop_metric": cfg.metric}
         run_cfg = resolve_config(cfg.backbone, {}, values)
-        run_cfg.run_id = f"tune-{cfg.study_name}-t{trial.number:04d}-{secrets.token_hex(2)}"
+        run_cfg.run_id = (trial.user_attrs.get("run_id")
+                          or f"tune-{cfg.study_name}-t{trial.number:04d}-{secrets.token_hex(2)}")
         trial.set_user_attr("run_id", run_cfg.run_id)
+        trial.set_user_attr("worker", worker_name())
         callbacks = [PruningCallback(trial, cfg.metric)] if cfg.prune else []
-        _, result = train_run(run_cfg, progress=False, data=data, callbacks=callbacks)
-        trial.set_user_attr("epochs_run", result.epochs_run)
-        return float(result.valid[cfg.metric])
+        run_dir = runs_root(run_cfg) / run_cfg.run_id
+        state = run_state(run_dir)
+        trial.set_user_attr("how", {"interrupted": "resumed", "done": "skipped", "broken": "restarted"}.get(
+            state, "trained"))
+        if state == "interrupted":
+            _, result = resume_run(run_dir, progress=False, callbacks=callbacks, device=run_cfg.train.device)
+        elif state == "done":
+            result = None
+        else:
+            if state == "broken":
+                move_aside(run_dir)
+            _, result = train_run(run_cfg, progress=False, data=data, callbacks=callbacks)
+        attrs = run_attrs(run_dir)
+        trial.set_user_attr("epochs_run", attrs["summary"].get("epochs_run", result.epochs_run if result else 0))
+        trial.set_user_attr(RUN_ATTR, attrs)
+        return float(attrs["summary"]["valid"][cfg.metric])
 
     return objective
 
@@ -153,18 +183,91 @@ def run_tuning(cfg: TuneConfig, progress: bool = False) -> dict[str, Any]:
     optuna.logging.set_verbosity(optuna.logging.INFO if progress else optuna.logging.WARNING)
     study = open_study(cfg)
     data = load_dataset(cfg.data, Path(cfg.artifacts))
+    deadline = None if cfg.minutes is None else time.monotonic() + cfg.minutes * 60
+    objective = make_objective(cfg, data)
+    catch = (FloatingPointError, RuntimeError, MrdibError)
     remaining = None if cfg.trials is None else max(0, cfg.trials - _counted(study))
     if remaining != 0:
         callbacks = []
         if cfg.trials is not None:  # stops this worker once all workers together reach the budget
             callbacks.append(optuna.study.MaxTrialsCallback(
                 cfg.trials, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
-        study.optimize(make_objective(cfg, data), n_trials=remaining,
-                       timeout=None if cfg.minutes is None else cfg.minutes * 60, callbacks=callbacks,
-                       catch=(FloatingPointError, RuntimeError, MrdibError), show_progress_bar=progress)
+        study.optimize(objective, n_trials=remaining, timeout=None if deadline is None else cfg.minutes * 60,
+                       callbacks=callbacks, catch=catch, show_progress_bar=progress)
+    _settle(study, objective, catch, deadline)
     summary = study_summary(study, cfg)
     atomic_write_json(Path(cfg.artifacts) / STUDIES_DIR / f"{cfg.study_name}.json", summary)
     return summary
+
+
+def _tune_worker(cfg: TuneConfig) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops its workers; see run_tuning_workers
+    try:
+        run_tuning(cfg)
+    except MrdibError as error:
+        raise SystemExit(f"mrdib: error: {error}")
+
+
+def run_tuning_workers(cfg: TuneConfig, workers: int = 1, progress: bool = False) -> dict[str, Any]:
+    """`workers` processes on this machine work on one study, each with its share of the cores
+    (and, for `--device cuda`, its own GPU round robin) and its own sampler seed."""
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    if workers == 1:
+        return run_tuning(cfg, progress)
+    import multiprocessing
+
+    validate(cfg)
+    study = open_study(cfg)  # created once here, before the workers race to create it
+    train = cfg.run_values.get("train", {})
+    threads = threads_per_worker(workers, train.get("num_threads") or None)
+    jobs = []
+    for index, device in enumerate(worker_devices(train.get("device"), workers)):
+        values = json.loads(json.dumps(cfg.run_values))
+        values["train"] = {**values.get("train", {}), "num_threads": threads, **({"device": device} if device else {})}
+        seed = None if cfg.sampler_seed is None else cfg.sampler_seed + index
+        jobs.append(replace(cfg, run_values=values, sampler_seed=seed))
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_tune_worker, args=(job,), name=f"mrdib-tune-worker-{i}")
+                 for i, job in enumerate(jobs)]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt:
+        for process in processes:  # a trial stopped this way is failed; its run folder stays resumable
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join()
+        raise
+    failed = [p.name for p in processes if p.exitcode != 0]
+    summary = study_summary(study, cfg)
+    atomic_write_json(Path(cfg.artifacts) / STUDIES_DIR / f"{cfg.study_name}.json", summary)
+    if failed:
+        raise MrdibError(f"study {cfg.study_name}: {len(failed)} of {workers} workers failed (exit codes "
+                         f"{', '.join(str(p.exitcode) for p in processes if p.exitcode != 0)}); rerun to continue")
+    return summary
+
+
+def _settle(study: optuna.Study, objective: Callable[[optuna.Trial], float], catch: tuple, deadline: float | None,
+            poll: float = 1.0) -> None:
+    """Before leaving, wait for the trials other workers are running: if one of them dies, its
+    trial is re-queued once its heartbeat is stale, and this worker finishes it, so no trial of
+    the budget is left behind."""
+    waiting_or_running = (optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING)
+    while deadline is None or time.monotonic() < deadline:
+        fail_stale_trials(study)
+        trials = study.get_trials(deepcopy=False, states=waiting_or_running)
+        if not trials:
+            return
+        if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
+            study.optimize(objective, n_trials=1, catch=catch)
+        else:
+            time.sleep(poll)
 
 
 def study_summary(study: optuna.Study, cfg: TuneConfig) -> dict[str, Any]:
@@ -173,7 +276,7 @@ def study_summary(study: optuna.Study, cfg: TuneConfig) -> dict[str, Any]:
     for trial in trials:
         states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    summary: dict[str, Any] = {"study": cfg.study_name, "storage": _redact(cfg.storage_url()), "data": cfg.data,
+    summary: dict[str, Any] = {"study": cfg.study_name, "storage": redact(cfg.storage_url()), "data": cfg.data,
                                "backbone": cfg.backbone, "metric": cfg.metric, "seed": cfg.seed,
                                "range": [cfg.low, cfg.high], "trials": states, "best": None}
     if complete:
@@ -181,11 +284,6 @@ def study_summary(study: optuna.Study, cfg: TuneConfig) -> dict[str, Any]:
         summary["best"] = {"trial": best.number, "valid": best.value, "alphas": dict(best.params),
                            "run_id": best.user_attrs.get("run_id")}
     return summary
-
-
-def _redact(url: str) -> str:
-    """Never write a database password into a summary file."""
-    return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
 
 
 # -- how many trials to match a grid ------------------------------------------------------------

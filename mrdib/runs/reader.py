@@ -35,6 +35,9 @@ class RunRecord:
     config: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
+    # Epochs and train+eval seconds, for a run read from a study's storage (mrdib.runs.storage),
+    # whose metrics.jsonl may be on another machine; None: read them from the folder.
+    budget: dict[str, float] | None = None
 
     @property
     def run_id(self) -> str:
@@ -167,6 +170,17 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any]:
 
 def embedded_modalities(embeddings: dict[str, np.ndarray]) -> list[str]:
     return [key.split("/", 1)[1] for key in embeddings if key.startswith("modal/")]
+
+
+MODAL_LOG_VAR_PREFIX = "modal_log_var/"
+
+
+def modal_log_vars(embeddings: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """modality -> [n_items, d] posterior log-variance at the best epoch (`modal_log_var/<modality>`
+    of a +MRdIB run's embeddings.npz); {} for a baseline or a run saved before they were kept.
+    With `modal/<modality>` (the means) they give posterior samples mean + exp(0.5 * log_var) * eps."""
+    return {key[len(MODAL_LOG_VAR_PREFIX):]: value for key, value in embeddings.items()
+            if key.startswith(MODAL_LOG_VAR_PREFIX)}
 
 
 def read_analysis(run_dir: str | Path) -> dict[str, Any] | None:

@@ -1,0 +1,176 @@
+"""The engine under `mrdib sweep` and `mrdib tune`: an Optuna study in a database.
+
+A sweep's points are trials enqueued in a study; a tuning study's trials are proposed by TPE.
+Either way any number of worker processes on any machines join the same study (SQLite in the
+artifacts folder on one machine, e.g. PostgreSQL across machines). Optuna pops each waiting
+trial for exactly one worker; every running trial records a heartbeat, and a trial whose
+heartbeat stops for `grace` seconds (its worker was killed, its machine is gone) is failed by
+the next worker that looks and re-queued by `RetryHeartbeatStaleTrialCallback` with the same
+user attributes, so it keeps its run id and is resumed from the run folder's last.pt.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+from mrdib.errors import MrdibError
+
+DEFAULT_HEARTBEAT = 10  # seconds between heartbeats of a running trial
+DEFAULT_GRACE = 60  # seconds without a heartbeat before another worker takes the trial over
+
+
+def redact(url: str) -> str:
+    """Never print or write a database password."""
+    return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
+
+
+def sqlite_url(path: str | Path) -> str:
+    path = Path(path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _retry_callback() -> Any:
+    import optuna
+
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)  # optuna >= 4.9
+    if retry is None:
+        return "failed_trial_callback", optuna.storages.RetryFailedTrialCallback(
+            max_retry=None, inherit_intermediate_values=True)
+    return "heartbeat_stale_trial_callback", retry(max_retry=None, inherit_intermediate_values=True)
+
+
+def database_url(url: str) -> str:
+    """The URL SQLAlchemy should open: a plain postgresql:// one gets the driver that is installed
+    (SQLAlchemy 2.1 assumes psycopg 3; requirements-dev.txt installs psycopg2-binary)."""
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("postgresql", "postgres"):
+        return url
+    import importlib.util
+
+    for module, driver in (("psycopg", "psycopg"), ("psycopg2", "psycopg2")):
+        if importlib.util.find_spec(module) is not None:
+            return f"postgresql+{driver}{sep}{rest}"
+    raise MrdibError(f"storage {redact(url)}: PostgreSQL needs a driver; pip install psycopg2-binary")
+
+
+def plain_storage(url: str) -> Any:
+    """The storage for reading a study (reports, the dashboard): no heartbeats needed."""
+    return open_storage(url, heartbeat=None)
+
+
+def open_storage(url: str, heartbeat: int | None = DEFAULT_HEARTBEAT, grace: int = DEFAULT_GRACE) -> Any:
+    """An Optuna RDB storage with heartbeats and the retry of stale trials; MrdibError in one line
+    when the URL's driver is missing or the database cannot be reached."""
+    import optuna
+    import sqlalchemy
+
+    if heartbeat is not None and (heartbeat < 1 or grace <= heartbeat):
+        raise MrdibError(f"--heartbeat must be >= 1 s and --grace longer than it, got {heartbeat} and {grace}")
+    shown, url = redact(url), database_url(url)
+    engine_kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        # Several worker processes write to one file: wait for the lock instead of failing at once.
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    else:
+        engine_kwargs["pool_pre_ping"] = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        engine: dict[str, Any] = {}
+        if heartbeat is not None:
+            name, callback = _retry_callback()
+            engine = {"heartbeat_interval": int(heartbeat), "grace_period": int(grace), name: callback}
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **engine)
+        except (sqlalchemy.exc.SQLAlchemyError, ValueError, ImportError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MrdibError(f"storage {shown}: cannot open the database ({reason})")
+
+
+def fail_stale_trials(study: Any) -> None:
+    """Fail (and so re-queue) the trials of dead workers; Optuna does the work."""
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+class Heartbeat:
+    """Records a running trial's heartbeat every `interval` seconds in a background thread.
+
+    `lost` is set once the trial is no longer running in the storage (another worker declared
+    it dead after a long pause): the training loop then stops, so two workers never write to
+    one run folder.
+    """
+
+    def __init__(self, storage: Any, trial_id: int, interval: float):
+        self.storage, self.trial_id, self.interval = storage, trial_id, interval
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name=f"heartbeat-{trial_id}")
+
+    def _beat(self) -> None:
+        from optuna.trial import TrialState
+
+        while not self._stop.is_set():
+            try:
+                if self.storage.get_trial(self.trial_id).state != TrialState.RUNNING:
+                    self.lost.set()
+                    return
+                self.storage.record_heartbeat(self.trial_id)
+            except Exception:  # a database hiccup: try again next time; a long outage ends in `lost`
+                pass
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "Heartbeat":
+        self.storage.record_heartbeat(self.trial_id)  # at once: a trial without one is never detected
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def worker_devices(device: str | None, workers: int) -> list[str | None]:
+    """The device of each of `workers` workers: plain `cuda` spreads them over the visible GPUs
+    (cuda:0, cuda:1, ..., round robin); anything else is the same for all."""
+    if device == "cuda" and workers > 1:
+        import torch
+
+        count = torch.cuda.device_count()
+        if count > 1:
+            return [f"cuda:{index % count}" for index in range(workers)]
+    return [device] * workers
+
+
+def threads_per_worker(workers: int, threads: int | None = None) -> int:
+    """Torch threads of each worker: its share of this machine's cores unless told otherwise
+    (oversubscribed threads slow CPU training down by an order of magnitude)."""
+    if threads is not None:
+        return max(1, threads)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
+def ask(study: Any) -> Any:
+    """study.ask(), without Optuna's warning that heartbeats are meant for optimize(): the sweep's
+    workers record them themselves (`Heartbeat`)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Heartbeat of storage")
+        return study.ask()
+
+
+def worker_name() -> str:
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
