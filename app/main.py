@@ -16,13 +16,16 @@ if str(REPO_ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not
 
 import streamlit as st  # noqa: E402
 
-from app.lib.loaders import ARTIFACTS_KEY, artifacts_dir, clear_caches  # noqa: E402
+from app.lib.loaders import ARTIFACTS_KEY, STORAGE_KEY, artifacts_dir, clear_caches  # noqa: E402
 
 st.set_page_config(page_title="MRdIB runs", page_icon=":material/science:", layout="wide")
 
 with st.sidebar:
     st.text_input("Artifacts folder", key=ARTIFACTS_KEY, placeholder=str(artifacts_dir()),
                   help="Where run folders live (default: $MRDIB_ARTIFACTS or ./artifacts).")
+    st.text_input("Study storage (optional)", key=STORAGE_KEY, placeholder="postgresql://USER:PASSWORD@HOST/DB",
+                  help="A sweep's or tuning study's database (default: $MRDIB_STORAGE): also list the runs "
+                       "other machines finished, from the summaries stored with their trials.")
     if st.button("Reload runs", key="main_reload", icon=":material/refresh:"):
         clear_caches()
 

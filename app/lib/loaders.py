@@ -7,6 +7,7 @@ fifty runs stays fast.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from mrdib.runs.writer import EMBEDDINGS_FILE
 from mrdib.tables import traces_frame
 
 ARTIFACTS_KEY = "main_artifacts"
+STORAGE_KEY = "main_storage"
 
 
 def artifacts_dir() -> Path:
@@ -34,10 +36,34 @@ def _runs_table(root: str, signature: tuple) -> pd.DataFrame:
     return runs_frame(list_runs(root))
 
 
+def storage_url() -> str | None:
+    """The study database the sidebar names, else $MRDIB_STORAGE (runs trained on other machines)."""
+    return st.session_state.get(STORAGE_KEY) or os.environ.get("MRDIB_STORAGE") or None
+
+
+@st.cache_data(show_spinner=False, ttl=30, max_entries=4)
+def _storage_table(url: str, root: str) -> pd.DataFrame:
+    from mrdib.runs.storage import storage_records
+
+    return runs_frame(storage_records(url, None, root))
+
+
 def load_runs(root: str | Path | None = None) -> pd.DataFrame:
-    """The flat runs frame (one row per run folder, corrupt ones included), cached per folder state."""
+    """The flat runs frame (one row per run folder, corrupt ones included), cached per folder state,
+    plus the finished runs of the study storage (if one is named) that have no folder here: their
+    summaries come from the storage; per-epoch files stay on the machine that trained them."""
     root = Path(root) if root is not None else artifacts_dir()
-    return _runs_table(str(root), runs_signature(root))
+    local = _runs_table(str(root), runs_signature(root))
+    url = storage_url()
+    if not url:
+        return local
+    try:
+        remote = _storage_table(url, str(root))
+    except MrdibError as error:
+        st.warning(str(error))
+        return local
+    remote = remote[~remote.run_id.isin(local.run_id)]
+    return pd.concat([local, remote], ignore_index=True) if len(remote) else local
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
