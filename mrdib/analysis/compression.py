@@ -1,9 +1,13 @@
-"""Compression: the KL of each modality's bottleneck posterior to the prior, how many of its
-latent dimensions are active (posterior variance clearly below the prior's unit variance),
-and samples from the posterior for probes of what the stochastic representation carries.
+"""Compression: per modality the KL of the bottleneck posterior to the prior, its mean
+log-variance, and the information the Gaussian channel x -> z can pass,
+    I(X; Z) ~ sum_d 0.5 * log(1 + Var_items(mu_d) / E_items[sigma_d^2])   (nats),
+with the dimensions that carry more than 0.1 nats of it; plus posterior samples for the probes
+and the redundancy estimates on what the stochastic representation carries.
 
-The embeddings file keeps only the posterior means, so the model is rebuilt from the run's
-best checkpoint and its bottleneck heads are run once over every item in evaluation mode.
+Log-variances come from embeddings.npz (`modal_log_var/<modality>`, saved at the best epoch)
+when the run has them; otherwise the model is rebuilt from the best checkpoint and its
+bottleneck heads are run once over every item in evaluation mode. Fusing a sample needs the
+model in either case.
 """
 
 from __future__ import annotations
@@ -20,32 +24,38 @@ from mrdib.data.dataset import InteractionData
 from mrdib.errors import RunError
 from mrdib.objective.bottleneck import gaussian_kl
 from mrdib.objective.plugin import MRdIB
-from mrdib.runs.reader import load_checkpoint
+from mrdib.runs.reader import load_checkpoint, modal_log_vars
 
+# A dimension "carries information" through the bottleneck above this many nats.
+INFORMATIVE_NATS = 0.1
 # config.json entries that describe the run rather than configure it.
 _NOT_SETTINGS = ("run_id", "created", "dataset", "env", "format_version")
 
 
 @dataclass
 class Posteriors:
-    """q(z_m | x_m) for every item: means and log-variances [n_items, d] per modality, plus the
-    model, which fuses posterior samples for the probes (statistics alone need no model)."""
+    """q(z_m | x_m) for every item: means and log-variances [n_items, d] per modality, where they
+    came from ("embeddings.npz" or "checkpoint"), and the model, which fuses posterior samples
+    (None when it could not be rebuilt: `model_problem` says why; statistics need no model)."""
 
     means: dict[str, torch.Tensor]
     log_vars: dict[str, torch.Tensor]
     model: MRdIB | None
     extras: dict
+    source: str = "checkpoint"
+    model_problem: str | None = None
 
     @torch.no_grad()
-    def sample(self, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """One draw z_m = mean + std * eps per item and modality, and the fused items built from it."""
-        if self.model is None:
-            raise ValueError("Posteriors.sample needs the model that fuses the samples")
+    def sample(self, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """One seeded draw z_m = mean + exp(0.5 * log_var) * eps per item and modality, and the fused
+        items built from it (None without a model)."""
         generator = torch.Generator().manual_seed(seed)
         samples = {m: mean + (0.5 * self.log_vars[m]).exp() * torch.randn(mean.shape, generator=generator)
                    for m, mean in self.means.items()}
-        fused = self.model.backbone.fuse(Encoded(samples, self.extras))
-        return {m: z.numpy() for m, z in samples.items()}, fused.items.numpy()
+        fused = None
+        if self.model is not None:
+            fused = self.model.backbone.fuse(Encoded(samples, self.extras)).items.numpy()
+        return {m: z.numpy() for m, z in samples.items()}, fused
 
 
 def rebuild_model(config: dict, data: InteractionData, run_dir: str | Path) -> MRdIB:
@@ -93,27 +103,60 @@ def posteriors_of(model: MRdIB) -> Posteriors | None:
     return Posteriors(means, log_vars, model, encoded.extras)
 
 
-def run_posteriors(config: dict, data: InteractionData, run_dir: str | Path) -> Posteriors | None:
-    """posteriors_of the run's best checkpoint; None for a baseline run (without loading anything)."""
+def run_posteriors(config: dict, data: InteractionData, run_dir: str | Path,
+                   embeddings: dict[str, np.ndarray] | None = None) -> Posteriors | None:
+    """The posteriors of a run at its best epoch; None for a baseline run (without loading anything).
+
+    With `embeddings` that hold `modal_log_var/<m>` for every saved modality, means and
+    log-variances are read from them and the checkpoint only supplies the model that fuses
+    samples (a checkpoint that cannot be used is then recorded, not raised); otherwise both
+    come from the rebuilt checkpoint.
+    """
     if not config.get("mrdib", {}).get("enabled", False):
         return None
-    return posteriors_of(rebuild_model(config, data, run_dir))
+    saved = modal_log_vars(embeddings) if embeddings is not None else {}
+    modalities = [key.split("/", 1)[1] for key in (embeddings or {}) if key.startswith("modal/")]
+    if not saved or any(m not in saved for m in modalities):
+        return posteriors_of(rebuild_model(config, data, run_dir))
+    model, problem, extras = None, None, {}
+    try:
+        model = rebuild_model(config, data, run_dir)
+        with torch.no_grad():
+            extras = model.backbone.encode().extras
+    except RunError as error:
+        problem = str(error)
+    means = {m: torch.from_numpy(np.asarray(embeddings[f"modal/{m}"], dtype=np.float32)) for m in modalities}
+    log_vars = {m: torch.from_numpy(np.asarray(saved[m], dtype=np.float32)) for m in modalities}
+    return Posteriors(means, log_vars, model, extras, source="embeddings.npz", model_problem=problem)
 
 
-def posterior_statistics(posteriors: Posteriors, active_threshold: float = 0.5) -> dict[str, dict]:
-    """Per modality: mean KL per item (nats), KL and mean posterior variance per dimension, and
-    the count of dimensions whose item-averaged posterior variance is below `active_threshold`
-    (the prior's variance is 1)."""
+def channel_information(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """Per dimension 0.5 * log(1 + Var_items(mu_d) / E_items[sigma_d^2]) in nats [d]: the capacity
+    of a Gaussian channel with the posterior's signal (spread of the means over items) and noise
+    (its average variance), an estimate of the information z_d passes about x."""
+    signal = mean.double().var(0, unbiased=False)  # [d]
+    noise = log_var.double().exp().mean(0)  # [d]
+    return 0.5 * torch.log1p(signal / noise.clamp_min(1e-30))
+
+
+def posterior_statistics(posteriors: Posteriors, informative_nats: float = INFORMATIVE_NATS) -> dict[str, dict]:
+    """Per modality: mean KL per item (nats), mean posterior log-variance, the channel information
+    estimate of I(X; Z) (nats) and the count of dimensions carrying more than `informative_nats`
+    of it, and per dimension the KL, the mean posterior variance and the channel information."""
     result = {}
     for modality, mean in posteriors.means.items():
         log_var = posteriors.log_vars[modality]  # [n_items, d]
         kl_per_dim = 0.5 * (mean.pow(2) + log_var.exp() - log_var - 1.0).mean(0)  # [d]
         variance_per_dim = log_var.exp().mean(0)  # [d]
+        information_per_dim = channel_information(mean, log_var)  # [d]
         result[modality] = {
             "kl": float(gaussian_kl(mean, log_var).mean()),
             "dims": int(mean.shape[1]),
-            "active_dims": int((variance_per_dim < active_threshold).sum()),
+            "mean_log_var": float(log_var.double().mean()),
+            "channel_information": float(information_per_dim.sum()),
+            "informative_dims": int((information_per_dim > informative_nats).sum()),
             "kl_per_dim": kl_per_dim.double().numpy().round(6).tolist(),
             "posterior_variance_per_dim": variance_per_dim.double().numpy().round(6).tolist(),
+            "channel_information_per_dim": information_per_dim.numpy().round(6).tolist(),
         }
     return result

@@ -19,19 +19,33 @@ SUMMARY_LABELS = {"unique_kept": "own unique factor", "noise_recoverable": "own 
                   "redundant_duplication": "redundant (min over modalities)"}
 
 
-def redundancy_figure(analyses: Analyses) -> go.Figure:
-    """MINE estimate of I(z_a; z_b) (error bars: std over restarts) and linear CKA per modality pair."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["MINE I(z_a; z_b), held-out (nats)", "linear CKA"])
+def redundancy_figure(analyses: Analyses, view: str = "samples") -> go.Figure:
+    """Per modality pair, on posterior samples (or `view="means"`): held-out Gaussian (CCA) MI,
+    early-stopped MINE beside its shuffled-pair control (error bars: std over folds/restarts), and
+    linear CKA. A baseline's samples are its means."""
+    from mrdib.analysis.tables import redundancy_views
+
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[f"Gaussian MI, held-out (nats; {view})",
+                                                        f"MINE, held-out (nats; {view}); hatched: shuffled",
+                                                        f"linear CKA ({view})"])
     for index, (label, analysis) in enumerate(analyses.items()):
-        pairs = list(analysis["redundancy"])
+        views = redundancy_views(analysis)
+        entries = views.get(view) or views.get("means") or {}
+        pairs = list(entries)
         color = PALETTE[index % len(PALETTE)]
-        mine = [analysis["redundancy"][p]["mine"] or {} for p in pairs]
-        fig.add_trace(go.Bar(x=pairs, y=[m.get("mean", np.nan) for m in mine], name=label, legendgroup=label,
-                             marker_color=color,
-                             error_y=dict(type="data", array=[m.get("std", 0.0) for m in mine], visible=True)),
-                      row=1, col=1)
-        fig.add_trace(go.Bar(x=pairs, y=[analysis["redundancy"][p]["cka"] for p in pairs], name=label,
-                             legendgroup=label, showlegend=False, marker_color=color), row=1, col=2)
+
+        def bar(values: list[dict], col: int, name: str, show: bool, pattern: str = "") -> None:
+            fig.add_trace(go.Bar(x=pairs, y=[v.get("mean", np.nan) for v in values], name=name, legendgroup=label,
+                                 showlegend=show, marker_color=color, marker_pattern_shape=pattern,
+                                 error_y=dict(type="data", array=[v.get("std", 0.0) for v in values], visible=True)),
+                          row=1, col=col)
+
+        bar([entries[p].get("gaussian_mi") or {} for p in pairs], 1, label, True)
+        bar([entries[p].get("mine") or {} for p in pairs], 2, label, False)
+        bar([(entries[p].get("mine") or {}).get("shuffled") or {} for p in pairs], 2, f"{label} (shuffled)", False,
+            "/")
+        fig.add_trace(go.Bar(x=pairs, y=[entries[p]["cka"] for p in pairs], name=label,
+                             legendgroup=label, showlegend=False, marker_color=color), row=1, col=3)
     fig.update_layout(template=TEMPLATE, barmode="group", height=360, margin=dict(l=50, r=20, t=50, b=40))
     return fig
 
@@ -87,14 +101,18 @@ def probe_summary_figure(analyses: Analyses, sampled: bool = True) -> go.Figure:
 
 
 def compression_figure(analyses: Analyses) -> go.Figure:
-    """KL per latent dimension, largest first, per modality of each +MRdIB run (the active-units plot)."""
+    """Channel information per latent dimension, largest first, per modality of each +MRdIB run:
+    how many dimensions pass information through the bottleneck, and how much."""
     fig = go.Figure()
     for index, (label, analysis) in enumerate(analyses.items()):
         for offset, (modality, stats) in enumerate((analysis.get("compression") or {}).items()):
-            kl = np.sort(np.asarray(stats["kl_per_dim"]))[::-1]
-            fig.add_trace(go.Scatter(x=np.arange(1, len(kl) + 1), y=kl, mode="lines+markers",
-                                     name=f"{label}: {modality} ({stats['active_dims']} active)",
+            per_dim = stats.get("channel_information_per_dim", stats["kl_per_dim"])
+            values = np.sort(np.asarray(per_dim))[::-1]
+            detail = (f"{stats['channel_information']:.2f} nats, {stats['informative_dims']} dims > 0.1"
+                      if "channel_information" in stats else "KL per dim")
+            fig.add_trace(go.Scatter(x=np.arange(1, len(values) + 1), y=values, mode="lines+markers",
+                                     name=f"{label}: {modality} ({detail})",
                                      line=dict(color=PALETTE[(index * 2 + offset) % len(PALETTE)])))
-    fig.update_layout(template=TEMPLATE, height=340, xaxis_title="latent dimension (sorted by KL)",
-                      yaxis_title="mean KL per item (nats)", margin=dict(l=50, r=20, t=30, b=40))
+    fig.update_layout(template=TEMPLATE, height=340, xaxis_title="latent dimension (sorted)",
+                      yaxis_title="0.5 log(1 + Var(μ)/E[σ²]) (nats)", margin=dict(l=50, r=20, t=30, b=40))
     return fig

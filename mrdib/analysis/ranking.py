@@ -44,6 +44,20 @@ def _selected(metrics: dict[str, float], k: int) -> dict[str, float]:
     return {f"recall@{k}": metrics[f"recall@{k}"], f"ndcg@{k}": metrics[f"ndcg@{k}"]}
 
 
+def standalone_ranking(data: InteractionData, modal_reps: dict[str, np.ndarray], k: int = 5, ridge: float = 1.0,
+                       on_step: Callable[[], None] | None = None,
+                       evaluator: RankingEvaluator | None = None) -> dict[str, dict[str, float]]:
+    """Valid recall@k and NDCG@k of each modality's representation alone (ridge user vectors)."""
+    evaluator = evaluator or RankingEvaluator(data, "valid", EvalConfig(topk=(k,)))
+    per_modality = {}
+    for modality, reps in modal_reps.items():
+        user_vectors = ridge_user_vectors(data.train_csr, reps, ridge)
+        per_modality[modality] = _selected(evaluator.evaluate(_score_with(user_vectors, reps)), k)
+        if on_step:
+            on_step()
+    return per_modality
+
+
 def modality_ranking(data: InteractionData, modal_reps: dict[str, np.ndarray], fused_users: np.ndarray,
                      fused_items: np.ndarray, k: int = 5, ridge: float = 1.0,
                      on_step: Callable[[], None] | None = None) -> dict:
@@ -54,12 +68,7 @@ def modality_ranking(data: InteractionData, modal_reps: dict[str, np.ndarray], f
     `synergy_gain_probe` compares like with like: the same ridge probe on the fused items.
     """
     evaluator = RankingEvaluator(data, "valid", EvalConfig(topk=(k,)))
-    per_modality = {}
-    for modality, reps in modal_reps.items():
-        user_vectors = ridge_user_vectors(data.train_csr, reps, ridge)
-        per_modality[modality] = _selected(evaluator.evaluate(_score_with(user_vectors, reps)), k)
-        if on_step:
-            on_step()
+    per_modality = standalone_ranking(data, modal_reps, k, ridge, on_step, evaluator)
     fused = _selected(evaluator.evaluate(_score_with(fused_users, fused_items)), k)
     fused_probe = _selected(evaluator.evaluate(
         _score_with(ridge_user_vectors(data.train_csr, fused_items, ridge), fused_items)), k)

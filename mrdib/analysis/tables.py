@@ -18,24 +18,49 @@ SUMMARY_LABELS = {"unique_kept": "own unique factor kept", "noise_recoverable": 
                   "redundant_duplication": "redundant in every modality (min)"}
 
 
+VIEWS = ("samples", "means")
+
+
+def redundancy_views(analysis: Analysis) -> dict[str, dict[str, dict]]:
+    """{"samples": {pair: entry}, "means": {pair: entry}}; a version 1 analysis (means only) gives
+    its pairs as "means"."""
+    redundancy = analysis.get("redundancy") or {}
+    if set(redundancy) & set(VIEWS):
+        return {view: redundancy[view] for view in VIEWS if view in redundancy}
+    return {"means": redundancy} if redundancy else {}
+
+
 def flatten_analysis(analysis: Analysis) -> list[tuple[str, str, float]]:
     """(section, quantity, value) for every number a comparison should show, in report order."""
     rows: list[tuple[str, str, float]] = []
-    for pair, entry in analysis.get("redundancy", {}).items():
-        if entry.get("mine"):
-            rows.append(("redundancy", f"MINE I({pair}) nats", entry["mine"]["mean"]))
-            rows.append(("redundancy", f"MINE I({pair}) std", entry["mine"]["std"]))
-        rows.append(("redundancy", f"CKA({pair})", entry["cka"]))
+    for view, pairs in redundancy_views(analysis).items():
+        for pair, entry in pairs.items():
+            if entry.get("gaussian_mi"):
+                rows.append(("redundancy", f"Gaussian MI I({pair}) nats ({view})", entry["gaussian_mi"]["mean"]))
+            if entry.get("mine"):
+                rows.append(("redundancy", f"MINE I({pair}) nats ({view})", entry["mine"]["mean"]))
+                rows.append(("redundancy", f"MINE I({pair}) std ({view})", entry["mine"]["std"]))
+                if entry["mine"].get("shuffled"):
+                    rows.append(("redundancy", f"MINE shuffled control ({pair}) nats ({view})",
+                                 entry["mine"]["shuffled"]["mean"]))
+            rows.append(("redundancy", f"CKA({pair}) ({view})", entry["cka"]))
     ranking = analysis.get("ranking") or {}
     for modality, metrics in ranking.get("modalities", {}).items():
         rows.extend(("unique information", f"{modality} alone {key}", value) for key, value in metrics.items())
+    for modality, metrics in (ranking.get("samples") or {}).get("modalities", {}).items():
+        rows.extend(("unique information", f"{modality} alone {key} (sample)", value)
+                    for key, value in metrics.items())
     for part, label in (("fused", "fused (run's score)"), ("fused_probe", "fused (ridge probe)"),
                         ("synergy_gain", "synergy gain"), ("synergy_gain_probe", "synergy gain (probe)")):
         rows.extend(("unique information", f"{label} {key}", value)
                     for key, value in ranking.get(part, {}).items())
     for modality, stats in (analysis.get("compression") or {}).items():
         rows.append(("compression", f"KL {modality} nats", stats["kl"]))
-        rows.append(("compression", f"active dims {modality} (of {stats['dims']})", float(stats["active_dims"])))
+        if "channel_information" in stats:
+            rows.append(("compression", f"mean log-variance {modality}", stats["mean_log_var"]))
+            rows.append(("compression", f"channel information {modality} nats", stats["channel_information"]))
+            rows.append(("compression", f"dims > 0.1 nats {modality} (of {stats['dims']})",
+                         float(stats["informative_dims"])))
     probes = analysis.get("probes") or {}
     for r2_key, summary_key, where in (("r2", "summary", "means"), ("r2_sampled", "summary_sampled", "sample")):
         summary = probes.get(summary_key) or {}
@@ -100,14 +125,23 @@ def analysis_table(analysis: Analysis) -> str:
     seconds = analysis.get("seconds", {})
     parts = [f"Analysis of {analysis.get('run_id')} ({run_label(analysis)}, {analysis.get('dataset')}) "
              f"in {seconds.get('total', float('nan')):.1f} s"]
-    redundancy = analysis.get("redundancy", {})
-    if redundancy:
-        frame = pd.DataFrame({
-            "MINE I (nats)": [f"{e['mine']['mean']:.3f} ± {e['mine']['std']:.3f}" if e.get("mine") else "skipped"
-                              for e in redundancy.values()],
-            "linear CKA": [f"{e['cka']:.3f}" for e in redundancy.values()],
-        }, index=list(redundancy))
-        parts.append(_section("Redundancy between modality representations (MINE on held-out items)", frame))
+    views = redundancy_views(analysis)
+    if views:
+        index, rows = [], []
+        for view, pairs in views.items():
+            for pair, entry in pairs.items():
+                mine, gaussian = entry.get("mine"), entry.get("gaussian_mi")
+                shuffled = (mine or {}).get("shuffled")
+                index.append(f"{pair} ({view})")
+                rows.append({
+                    "Gaussian MI (nats)": f"{gaussian['mean']:.3f} ± {gaussian['std']:.3f}" if gaussian else "n/a",
+                    "MINE I (nats)": f"{mine['mean']:.3f} ± {mine['std']:.3f}" if mine else "skipped",
+                    "MINE shuffled (nats)": f"{shuffled['mean']:.3f}" if shuffled else "n/a",
+                    "linear CKA": f"{entry['cka']:.3f}",
+                })
+        note = (analysis.get("representations") or {}).get("samples", "")
+        parts.append(_section("Redundancy between modality representations (held-out items; MINE early-stopped, "
+                              f"beside its shuffled-pair zero)\n  samples: {note}", pd.DataFrame(rows, index=index)))
     ranking = analysis.get("ranking")
     if ranking:
         rows = {f"{m} alone": v for m, v in ranking["modalities"].items()}
@@ -115,15 +149,24 @@ def analysis_table(analysis: Analysis) -> str:
         rows["fused (ridge probe)"] = ranking["fused_probe"]
         rows["synergy gain"] = ranking["synergy_gain"]
         rows["synergy gain (probe)"] = ranking["synergy_gain_probe"]
+        rows.update({f"{m} alone (sample)": v for m, v in (ranking.get("samples") or {}).get("modalities", {}).items()
+                     if not (analysis.get("representations") or {}).get("deterministic")})
         parts.append(_section("Unique information: valid ranking from each representation",
                               pd.DataFrame(rows).T))
     compression = analysis.get("compression")
     if compression:
-        frame = pd.DataFrame({"KL (nats)": [f"{s['kl']:.3f}" for s in compression.values()],
-                              "active dims": [f"{s['active_dims']} / {s['dims']}" for s in compression.values()]},
-                             index=list(compression))
-        threshold = analysis.get("settings", {}).get("active_threshold", 0.5)
-        parts.append(_section(f"Compression (active: mean posterior variance < {threshold})", frame))
+        frame = pd.DataFrame({
+            "KL (nats)": [f"{s['kl']:.3f}" for s in compression.values()],
+            "mean log-variance": [f"{s['mean_log_var']:.3f}" if "mean_log_var" in s else "n/a"
+                                  for s in compression.values()],
+            "channel information (nats)": [f"{s['channel_information']:.3f}" if "channel_information" in s else "n/a"
+                                           for s in compression.values()],
+            "dims > 0.1 nats": [f"{s['informative_dims']} / {s['dims']}" if "informative_dims" in s else "n/a"
+                                for s in compression.values()],
+        }, index=list(compression))
+        source = (analysis.get("representations") or {}).get("log_var_source") or "checkpoint"
+        parts.append(_section("Compression (channel information: sum_d 0.5 log(1 + Var(mu_d) / E[sigma_d^2]); "
+                              f"log-variances from {source})", frame))
     else:
         parts.append("Compression\n  n/a (baseline run: no bottleneck)")
     probes = analysis.get("probes")

@@ -16,7 +16,7 @@ from mrdib.errors import RunError
 from mrdib.runner import train_run
 from mrdib.runs.reader import read_analysis
 
-QUICK = AnalysisSettings(mine=MineSettings(steps=30, restarts=2, batch_size=128))
+QUICK = AnalysisSettings(mine=MineSettings(steps=30, restarts=2, batch_size=128, eval_every=10))
 
 
 @pytest.fixture(scope="module")
@@ -38,20 +38,32 @@ def test_analysis_of_a_baseline_and_an_mrdib_run(runs):
     base = analyze_run(runs["base"], QUICK, progress=False)
     mrdib = analyze_run(runs["mrdib"], QUICK, progress=False)
     for analysis in (base, mrdib):
-        assert analysis["modalities"] == ["image", "text"]
-        pair = analysis["redundancy"]["image~text"]
-        assert len(pair["mine"]["estimates"]) == 2 and 0.0 <= pair["cka"] <= 1.0
+        assert analysis["analysis_version"] == 2 and analysis["modalities"] == ["image", "text"]
+        for view in ("means", "samples"):
+            pair = analysis["redundancy"][view]["image~text"]
+            assert len(pair["mine"]["estimates"]) == 2 and 0.0 <= pair["cka"] <= 1.0
+            assert len(pair["mine"]["shuffled"]["estimates"]) == 2
+            assert pair["gaussian_mi"]["mean"] >= 0.0
+        assert set(analysis["ranking"]["samples"]["modalities"]) == {"image", "text"}
         ranking = analysis["ranking"]
         assert set(ranking["modalities"]) == {"image", "text"}
         assert 0.0 <= ranking["fused"]["recall@5"] <= 1.0
         assert set(analysis["probes"]["r2"]) == {"image", "text", "fused"}
         assert analysis["seconds"]["total"] > 0
-    # Baseline: no bottleneck, so no compression, and its "sample" is its mean.
-    assert base["compression"] is None
+    # Baseline: no bottleneck, so no compression, and its "sample" is its mean (said in the output).
+    assert base["compression"] is None and base["representations"]["deterministic"]
+    assert "its means" in base["representations"]["samples"]
     assert base["probes"]["r2_sampled"] == base["probes"]["r2"]
+    assert base["redundancy"]["samples"] == base["redundancy"]["means"]
+    assert base["ranking"]["samples"]["modalities"] == base["ranking"]["modalities"]
     stats = mrdib["compression"]["image"]
     assert stats["dims"] == 16 and len(stats["kl_per_dim"]) == 16 and stats["kl"] > 0
+    assert stats["channel_information"] > 0 and 0 <= stats["informative_dims"] <= 16
+    assert len(stats["channel_information_per_dim"]) == 16 and np.isfinite(stats["mean_log_var"])
+    assert not mrdib["representations"]["deterministic"]
+    assert mrdib["representations"]["log_var_source"] in ("embeddings.npz", "checkpoint")
     assert mrdib["probes"]["r2_sampled"] != mrdib["probes"]["r2"]
+    assert mrdib["redundancy"]["samples"] != mrdib["redundancy"]["means"]
     # The run's own fused score reproduces the valid recall the trainer recorded at the best epoch.
     summary = json.loads((runs["mrdib"] / "summary.json").read_text())
     assert mrdib["ranking"]["fused"]["recall@5"] == pytest.approx(summary["valid"]["recall@5"], abs=1e-6)
@@ -65,7 +77,7 @@ def test_compare_runs_lines_up_baseline_and_mrdib(runs):
     assert list(frame.columns) == ["section", "quantity", "vbpr baseline", "vbpr +MRdIB", "change"]
     kl = frame[frame["quantity"] == "KL image nats"].iloc[0]
     assert np.isnan(kl["vbpr baseline"]) and kl["vbpr +MRdIB"] > 0
-    cka = frame[frame["quantity"] == "CKA(image~text)"].iloc[0]
+    cka = frame[frame["quantity"] == "CKA(image~text) (samples)"].iloc[0]
     assert cka["change"] == pytest.approx(cka["vbpr +MRdIB"] - cka["vbpr baseline"])
     assert list(pd.unique(frame["section"]))[:3] == ["redundancy", "unique information", "compression"]
     # Same variant twice: columns fall back to run ids.
@@ -81,14 +93,15 @@ def test_cli_analyze_prints_tables_and_writes_analysis_json(runs, capsys):
     assert "Redundancy" in out and "Unique information" in out and "Compression" in out
     saved = read_analysis(runs["mrdib"])
     assert saved["probes"] is None and saved["settings"]["mine"]["steps"] == 20
-    assert len(saved["redundancy"]["image~text"]["mine"]["estimates"]) == 2
+    assert len(saved["redundancy"]["samples"]["image~text"]["mine"]["estimates"]) == 2
+    assert "shuffled" in out and "channel information" in out
 
 
 def test_cli_analyze_by_run_id_without_mine(runs, capsys):
     code = main(["analyze", "base", "--artifacts", str(runs["base"].parent.parent), "--no-mine", "--quiet"])
     assert code == 0
     assert "skipped" in capsys.readouterr().out
-    assert read_analysis(runs["base"])["redundancy"]["image~text"]["mine"] is None
+    assert read_analysis(runs["base"])["redundancy"]["means"]["image~text"]["mine"] is None
 
 
 def test_cli_analyze_reports_a_missing_run_in_one_line(tmp_path, capsys):

@@ -39,13 +39,15 @@ def planted_pair(n: int, share: bool, seed: int = 0) -> tuple[np.ndarray, np.nda
 
 
 def test_mine_redundancy_detects_a_planted_shared_factor():
-    settings = MineSettings(steps=150, restarts=2, batch_size=256, lr=3e-3)
+    settings = MineSettings(steps=200, restarts=2, batch_size=256)
     shared = mine_redundancy(*planted_pair(1200, share=True), settings)
     separate = mine_redundancy(*planted_pair(1200, share=False), settings)
     assert len(shared["estimates"]) == 2 and shared["std"] >= 0
     assert shared["mean"] > 1.0, shared
-    assert separate["mean"] < 0.3, separate
+    assert abs(separate["mean"]) < 0.1, separate
     assert shared["mean"] - 2 * shared["std"] > separate["mean"] + 2 * separate["std"]
+    # The shuffled control reads the estimator's zero even where the pairs share a factor.
+    assert abs(shared["shuffled"]["mean"]) < 0.1, shared["shuffled"]
 
 
 def test_redundancy_between_modalities_names_pairs_and_skips_mine_on_request():
@@ -55,3 +57,4 @@ def test_redundancy_between_modalities_names_pairs_and_skips_mine_on_request():
     assert list(result) == ["image~text", "image~audio", "text~audio"]
     assert all(entry["mine"] is None for entry in result.values())
     assert result["image~text"]["cka"] > result["image~audio"]["cka"]
+    assert result["image~text"]["gaussian_mi"]["mean"] > 2.0 > 0.2 > result["image~audio"]["gaussian_mi"]["mean"]
