@@ -59,7 +59,8 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
         values["artifacts"] = args.artifacts
     if args.run_id is not None:
         values["run_id"] = args.run_id
-    mrdib = {k: getattr(args, k) for k in ("a1", "a2", "a3", "critic_lr", "aux_batch_size", "mine_batch_size")
+    mrdib = {k: getattr(args, k) for k in ("a1", "a2", "a3", "critic_lr", "aux_batch_size", "mine_batch_size",
+                                           "critic_steps", "critic_warmup_steps", "mine_bound")
              if getattr(args, k) is not None}
     if args.mrdib:
         mrdib["enabled"] = True
@@ -99,7 +100,13 @@ def _train_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--a1", type=float, help="KL compression weight")
     parser.add_argument("--a2", type=float, help="MINE redundancy weight")
     parser.add_argument("--a3", type=float, help="per-modality (unique information) weight")
-    parser.add_argument("--critic-lr", dest="critic_lr", type=float)
+    parser.add_argument("--critic-lr", dest="critic_lr", type=float, help="the MINE critic's learning rate (1e-3)")
+    parser.add_argument("--critic-steps", dest="critic_steps", type=int,
+                        help="critic updates per encoder step (1; extra ones reuse the step's z)")
+    parser.add_argument("--critic-warmup-steps", dest="critic_warmup_steps", type=int,
+                        help="steps the critic trains alone before a2 reaches the encoders (100)")
+    parser.add_argument("--mine-bound", dest="mine_bound", choices=("dv", "nwj"),
+                        help="the MI lower bound: dv (the paper's, default) or nwj")
     parser.add_argument("--aux-batch-size", dest="aux_batch_size", type=int,
                         help="triples per step for the KL and unique terms (default 0: the whole batch)")
     parser.add_argument("--mine-batch-size", dest="mine_batch_size", type=int, help="item pairs per step for MINE (512)")

@@ -16,20 +16,32 @@ from mrdib.errors import ConfigError
 
 @dataclass
 class MRdIBConfig:
-    """Weights of the MRdIB terms; `enabled=False` leaves the backbone untouched."""
+    """Weights of the MRdIB terms and the settings of its bottleneck and critic; `enabled=False`
+    leaves the backbone untouched. The defaults were chosen by measurement: docs/mechanism.md."""
 
     enabled: bool = False
     a1: float = 0.001  # KL compression weight
     a2: float = 0.01  # MINE redundancy weight
     a3: float = 0.01  # per-modality (unique) BPR weight
     critic_hidden: int = 64
-    critic_lr: float = 1e-4
+    critic_lr: float = 1e-3
+    critic_steps: int = 1  # critic updates per encoder step (the extra ones on the step's detached z)
+    critic_warmup_steps: int = 100  # steps the critic trains alone before the encoders feel a2
+    critic_standardise: bool = True  # the critic sees z standardised per batch (no learned scale)
+    mine_bound: str = "dv"  # "dv" (the paper's Donsker-Varadhan, MINE-corrected) or "nwj"
     mine_batch_size: int = 512  # item pairs per step for the MINE bound
     # Triples per step for the KL and unique terms (0: the whole batch). A uniform random subset
     # has the same expected gradient at a fraction of the cost; see docs/performance.md.
     aux_batch_size: int = 0
-    init_log_var: float = -5.0  # initial posterior log-variance (sigma ~ 0.08)
+    # Initial posterior log-variance: relative to the log of the variance of each modality's
+    # initial mean (so -2 is noise with ~0.37 the signal's std, whatever the backbone's scale),
+    # unless init_log_var gives an absolute value (the earlier default was -5).
+    init_relative_log_var: float = -2.0
+    init_log_var: float | None = None
+    log_var_scale: float = 10.0  # the log-variance head learns this many times faster (see bottleneck.py)
     mine_ema_rate: float = 0.01
+    monitor_every: int = 1  # epochs between fresh redundancy estimates on posterior samples (0: never)
+    critic_beaten_epochs: int = 3  # epochs of bound <= 0 (with redundancy left) before the warning
 
 
 @dataclass
@@ -71,6 +83,10 @@ class RunConfig:
         return cfg
 
 
+# Settings that are a number or None (None: the documented automatic choice).
+_OPTIONAL_NUMBERS = ("init_log_var",)
+
+
 def _update_dataclass(target: Any, values: dict[str, Any], where: str) -> None:
     names = {f.name: f for f in dataclasses.fields(target)}
     for key, value in values.items():
@@ -93,7 +109,8 @@ def _update_dataclass(target: Any, values: dict[str, Any], where: str) -> None:
             setattr(target, key, merged)
         elif isinstance(current, bool):
             setattr(target, key, bool(value))
-        elif isinstance(current, (int, float)) and not isinstance(value, (int, float)):
+        elif isinstance(current, (int, float)) and not isinstance(value, (int, float)) or (
+                key in _OPTIONAL_NUMBERS and value is not None and not isinstance(value, (int, float))):
             raise ConfigError(f"{where}: '{key}' must be a number, got {value!r}")
         elif isinstance(current, float):
             setattr(target, key, float(value))

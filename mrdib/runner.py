@@ -16,6 +16,7 @@ from mrdib.errors import RunError
 from mrdib.objective.plugin import MRdIB
 from mrdib.runs.writer import CONFIG_FILE, RESUME_FILE, RunWriter, environment_info, new_run_id, utc_now
 from mrdib.training.callbacks import ProgressCallback, RunFolderCallback
+from mrdib.training.monitor import MechanismMonitor
 from mrdib.training.trainer import Callback, Trainer, TrainResult
 
 
@@ -28,8 +29,12 @@ def build_model(cfg: RunConfig, data: InteractionData) -> MRdIB:
 
 
 def build_trainer(cfg: RunConfig, data: InteractionData, callbacks: list[Callback] | None = None) -> Trainer:
+    """The model and its trainer; a +MRdIB run's mechanism monitor runs first, so the run-folder
+    writer among `callbacks` records what it adds to each epoch's logs."""
     model = build_model(cfg, data)
-    return Trainer(model, data, cfg.train, critic_lr=cfg.mrdib.critic_lr, callbacks=callbacks or [])
+    monitor = [MechanismMonitor(cfg.mrdib.monitor_every, cfg.mrdib.critic_beaten_epochs, cfg.train.seed)
+               ] if cfg.mrdib.enabled else []
+    return Trainer(model, data, cfg.train, critic_lr=cfg.mrdib.critic_lr, callbacks=[*monitor, *(callbacks or [])])
 
 
 def runs_root(cfg: RunConfig) -> Path:

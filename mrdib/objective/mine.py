@@ -3,6 +3,11 @@
 The critic maximises the bound (its own optimizer); the encoders minimise it (the MRdIB
 redundancy term). The gradient of log E[e^T] is biased on mini-batches; MINE replaces its
 denominator E[e^T] by a moving average, which `MineEstimator` does in log space for stability.
+The NWJ bound (Nguyen, Wainwright and Jordan 2010), E_joint[T] - E_marginal[e^(T-1)], is the
+option without a logarithm of an expectation, so its mini-batch gradient needs no correction.
+
+The critic sees each batch standardised per column (no learned scale), so an encoder cannot
+lower the bound by shrinking or inflating z; it has to remove the dependence itself.
 """
 
 from __future__ import annotations
@@ -31,14 +36,46 @@ class MineCritic(nn.Module):
         return self.net(torch.cat([a, b], dim=-1)).squeeze(-1)
 
 
+BOUNDS = ("dv", "nwj")
+
+
+def nwj_bound(t_joint: torch.Tensor, t_marginal: torch.Tensor) -> torch.Tensor:
+    """E_joint[T] - E_marginal[e^(T - 1)], the NWJ lower bound on mutual information."""
+    return t_joint.mean() - (t_marginal - 1.0).exp().mean()
+
+
+def standardise_batch(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Zero mean and unit variance per column over the batch, differentiable, with no learned scale."""
+    mean = x.mean(0, keepdim=True)
+    return (x - mean) * torch.rsqrt(x.var(0, unbiased=False, keepdim=True) + eps)
+
+
 class MineEstimator(nn.Module):
     """A critic plus the moving average of E_marginal[e^T] used to correct its gradient."""
 
-    def __init__(self, dim_a: int, dim_b: int, hidden: int = 64, ema_rate: float = 0.01):
+    def __init__(self, dim_a: int, dim_b: int, hidden: int = 64, ema_rate: float = 0.01,
+                 standardise_inputs: bool = False, bound: str = "dv"):
         super().__init__()
+        if bound not in BOUNDS:
+            raise ValueError(f"unknown MINE bound '{bound}' (known: {', '.join(BOUNDS)})")
         self.critic = MineCritic(dim_a, dim_b, hidden)
         self.ema_rate = ema_rate
+        self.standardise_inputs = standardise_inputs
+        self.bound_kind = bound
         self.register_buffer("log_ema", torch.tensor(float("nan")))
+
+    def objective(self, a: torch.Tensor, b: torch.Tensor, permutation: torch.Tensor,
+                  update_average: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """(surrogate, bound) on the pairs (a_i, b_i) against (a_i, b_perm(i)), for this estimator's bound.
+
+        The surrogate has the bound's value and the gradient the critic should ascend (MINE's
+        corrected one for DV, the plain one for NWJ).
+        """
+        t_joint, t_marginal = self.scores(a, b, permutation)
+        if self.bound_kind == "nwj":
+            bound = nwj_bound(t_joint, t_marginal)
+            return bound, bound
+        return self.corrected_bound(t_joint, t_marginal, update_average)
 
     def scores(self, a: torch.Tensor, b: torch.Tensor, permutation: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Critic values on joint pairs (a_i, b_i) and marginal pairs (a_i, b_perm(i)).
@@ -48,6 +85,8 @@ class MineEstimator(nn.Module):
         other layers run on the joint and marginal rows together.
         """
         first, hidden, last = self.critic.net[0], self.critic.net[2], self.critic.net[4]
+        if self.standardise_inputs:
+            a, b = standardise_batch(a), standardise_batch(b)
         dim_a = a.shape[1]
         projected_a = F.linear(a, first.weight[:, :dim_a], first.bias)  # [n, h]
         projected_b = F.linear(b, first.weight[:, dim_a:])  # [n, h]

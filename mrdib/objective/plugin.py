@@ -5,35 +5,64 @@ loss = backbone loss (synergy: the fused prediction)
      + a2 * sum_{a<b} DV bound on I(z_a; z_b)              (redundancy, min over encoders)
      + a3 * sum_m BPR loss of a score from z_m alone       (unique information)
 
-The MINE critics maximise the same bound with their own optimizer (gradient reversal), so
-the game is min-max. With `enabled=False` the wrapper owns no parameters and runs exactly the
-backbone's own chain, so a baseline run is bit-identical to the plain backbone.
+The MINE critics maximise the same bound with their own optimizer, so the game is min-max: the
+critic's inputs pass through a gradient reversal (identity forward, times -a2 backward), so one
+backward pass gives the critic the ascent direction at unit scale and the encoders a2 times the
+descent direction. For the first `critic_warmup_steps` steps the reversal scale is 0 (the critic
+learns alone), and `critic_steps > 1` adds critic-only updates on each step's detached z, so the
+critic keeps up with encoders that would otherwise win by moving faster than it (docs/mechanism.md).
+With `enabled=False` the wrapper owns no parameters and runs exactly the backbone's own chain, so a
+baseline run is bit-identical to the plain backbone.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss
 from mrdib.config import MRdIBConfig
+from mrdib.errors import ConfigError
 from mrdib.objective.bottleneck import VariationalBottleneck, gaussian_kl
-from mrdib.objective.mine import MineEstimator
+from mrdib.objective.mine import BOUNDS, MineEstimator
 
 
 @dataclass
 class StepOutput:
     """One training step: the loss to back-propagate, an optional separate critic loss, and logs.
 
-    When `critic_loss` is None the critics' gradients arrive with `loss.backward()` (reversed).
+    `loss` has the value of the encoders' objective; its backward also gives the critics their
+    (reversed) gradients. `critic_loss`, when set, is a second loss for the critics alone, and
+    `critic_refresh` builds a further critic-only loss on the step's detached z, once per extra
+    critic update (`critic_steps - 1` times).
     """
 
     loss: torch.Tensor
     critic_loss: torch.Tensor | None = None
     logs: dict[str, torch.Tensor] = field(default_factory=dict)
+    critic_refresh: Callable[[], torch.Tensor] | None = None
+
+
+class _ReverseGradient(torch.autograd.Function):
+    """Identity forward; backward multiplies the gradient by -scale (the min-max's reversal)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return grad * -ctx.scale, None
+
+
+def reverse_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """x, with backward(-scale * grad): a loss that descends f(x) makes x ascend scale * f."""
+    return _ReverseGradient.apply(x, scale)
 
 
 def distinct_rows(items: torch.Tensor, n_items: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -61,36 +90,58 @@ class MRdIB(nn.Module):
         self.enabled = cfg.enabled
         if not self.enabled:
             return
-        modal_dims, user_dim = self._probe_dimensions()
-        modalities = list(modal_dims)
-        self.pairs = list(itertools.combinations(modalities, 2))
-        self.bottlenecks = nn.ModuleDict({m: VariationalBottleneck(d, cfg.init_log_var) for m, d in modal_dims.items()})
+        modal_items, user_dim = self._probe_dimensions()
+        modal_dims = {m: int(t.shape[1]) for m, t in modal_items.items()}
+        self.pairs = list(itertools.combinations(modal_dims, 2))
+        self.bottlenecks = nn.ModuleDict({m: VariationalBottleneck(d, log_var_scale=cfg.log_var_scale)
+                                          for m, d in modal_dims.items()})
+        self._start_bottlenecks(modal_items)
         self.unique_decoders = nn.ModuleDict({m: nn.Linear(user_dim, d, bias=False) for m, d in modal_dims.items()})
         for decoder in self.unique_decoders.values():
             nn.init.xavier_uniform_(decoder.weight)
+        if cfg.mine_bound not in BOUNDS:
+            raise ConfigError(f"mrdib.mine_bound: unknown bound '{cfg.mine_bound}' (known: {', '.join(BOUNDS)})")
+        if cfg.critic_steps < 1:
+            raise ConfigError(f"mrdib.critic_steps must be >= 1, got {cfg.critic_steps}")
         self.estimators = nn.ModuleDict({
-            pair_name(a, b): MineEstimator(modal_dims[a], modal_dims[b], cfg.critic_hidden, cfg.mine_ema_rate)
+            pair_name(a, b): MineEstimator(modal_dims[a], modal_dims[b], cfg.critic_hidden, cfg.mine_ema_rate,
+                                           standardise_inputs=cfg.critic_standardise, bound=cfg.mine_bound)
             for a, b in self.pairs
         })
-        if cfg.a2 > 0:
-            # Gradient reversal for the min-max: the total loss holds +a2 * bound, so the critic's
-            # raw gradient is a2 * d(bound); rescaling by -1/a2 makes its optimizer ascend the bound.
-            reversal = -1.0 / cfg.a2
-            for parameter in self.estimators.parameters():
-                parameter.register_hook(lambda grad: grad * reversal)
+        # Training steps so far, for the critic's warm-up: a Python int read every step (no device
+        # synchronisation) mirrored in a buffer, so checkpoints and resumed runs keep it.
+        self.steps_done = 0
+        self.register_buffer("training_steps", torch.zeros((), dtype=torch.long))
+        self.register_load_state_dict_post_hook(MRdIB._read_steps_done)
 
-    def _probe_dimensions(self) -> tuple[dict[str, int], int]:
-        """Run the backbone once, without gradients or side effects on the RNG, to read widths."""
+    @staticmethod
+    def _read_steps_done(module: "MRdIB", incompatible_keys: Any) -> None:
+        module.steps_done = int(module.training_steps)
+
+    def redundancy_weight(self) -> float:
+        """The weight the encoders give the MINE bound now: 0 during the critic's warm-up, else a2."""
+        return 0.0 if self.steps_done < self.cfg.critic_warmup_steps else self.cfg.a2
+
+    def _start_bottlenecks(self, modal_items: dict[str, torch.Tensor]) -> None:
+        """Initial log-variances: absolute when configured, else relative to each modality's scale."""
+        for m, bottleneck in self.bottlenecks.items():
+            if self.cfg.init_log_var is not None:
+                bottleneck.set_initial_log_var(self.cfg.init_log_var)
+            else:
+                bottleneck.start_relative_to(modal_items[m], self.cfg.init_relative_log_var)
+
+    def _probe_dimensions(self) -> tuple[dict[str, torch.Tensor], int]:
+        """Run the backbone once, without gradients or side effects on the RNG: the initial
+        per-modality item representations and the user representation's width."""
         rng_state = torch.get_rng_state()
         was_training = self.backbone.training
         self.backbone.eval()
         with torch.no_grad():
             encoded = self.backbone.encode()
-            modal_dims = {m: int(t.shape[1]) for m, t in encoded.modal_items.items()}
             user_dim = int(self.backbone.user_representation(self.backbone.fuse(encoded)).shape[1])
         self.backbone.train(was_training)
         torch.set_rng_state(rng_state)
-        return modal_dims, user_dim
+        return dict(encoded.modal_items), user_dim
 
     # -- parameters -----------------------------------------------------------------------
     def model_parameters(self) -> list[nn.Parameter]:
@@ -170,33 +221,53 @@ class MRdIB(nn.Module):
             unique_total = unique_total + unique_m
             logs[f"unique/{m}"] = unique_m.detach()
 
-        mine_total = backbone_loss.new_zeros(())
-        critic_loss = None if cfg.a2 > 0 else backbone_loss.new_zeros(())
+        weight = self.redundancy_weight()
         # MINE pairs: a random subset of the batch's positive items (the critic is the costly part).
         mine_index = mine_pool[torch.randperm(len(mine_pool), device=mine_pool.device)[: cfg.mine_batch_size]]
         permutation = torch.randperm(len(mine_index), device=mine_pool.device)
+        mine_total = backbone_loss.new_zeros(())
+        critic_game = backbone_loss.new_zeros(())  # minus the critics' surrogates, through the reversal
+        detached_pairs: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         for a, b in self.pairs:
             estimator = self.estimators[pair_name(a, b)]
             z_a, z_b = z[a].index_select(0, mine_index), z[b].index_select(0, mine_index)
-            if cfg.a2 > 0:
-                # One pass serves both players: the encoders descend a2 * bound through z, and the
-                # critic's gradient hooks (see __init__) turn its share into ascent on the bound.
-                surrogate, bound = estimator.corrected_bound(*estimator.scores(z_a, z_b, permutation),
-                                                             update_average=True)
-                mine_total = mine_total + surrogate
-            else:
-                # a2 = 0: the critic still tracks the bound for the logs, on detached z.
-                surrogate, bound = estimator.corrected_bound(
-                    *estimator.scores(z_a.detach(), z_b.detach(), permutation), update_average=True)
-                critic_loss = critic_loss - surrogate
+            detached_pairs[pair_name(a, b)] = (z_a.detach(), z_b.detach())
+            if weight > 0:
+                z_a, z_b = reverse_gradient(z_a, weight), reverse_gradient(z_b, weight)
+            else:  # a2 = 0 or the critic's warm-up: the critic learns on z the encoders do not answer for
+                z_a, z_b = z_a.detach(), z_b.detach()
+            surrogate, bound = estimator.objective(z_a, z_b, permutation, update_average=True)
+            critic_game = critic_game - surrogate
+            mine_total = mine_total + bound.detach()
             logs[f"mine_bound/{pair_name(a, b)}"] = bound.detach()
 
-        total = backbone_loss + cfg.a1 * kl_total + cfg.a2 * mine_total + cfg.a3 * unique_total
+        objective = backbone_loss + cfg.a1 * kl_total + weight * mine_total + cfg.a3 * unique_total
+        # Value: the encoders' objective. Gradient: that, plus the critics' ascent and the encoders'
+        # share of the bound, both arriving through the reversal in `critic_game` (its value cancels).
+        loss = objective + (critic_game - critic_game.detach())
+        self.steps_done += 1
+        self.training_steps.fill_(self.steps_done)
         logs.update({
-            "losses/total": total.detach(),
+            "losses/total": objective.detach(),
             "losses/kl": kl_total.detach(),
-            "losses/mine": sum((logs[f"mine_bound/{pair_name(a, b)}"] for a, b in self.pairs),
-                               backbone_loss.new_zeros(())),
+            "losses/mine": mine_total,
             "losses/unique": unique_total.detach(),
+            "losses/redundancy_weight": backbone_loss.new_tensor(weight),
         })
-        return StepOutput(total, critic_loss, logs)
+        refresh = self._critic_refresh(detached_pairs, len(mine_index)) if cfg.critic_steps > 1 else None
+        return StepOutput(loss, None, logs, refresh)
+
+    def _critic_refresh(self, pairs: dict[str, tuple[torch.Tensor, torch.Tensor]], n: int
+                        ) -> Callable[[], torch.Tensor]:
+        """A closure giving the critics' loss on this step's detached z with a new shuffle, per call."""
+
+        def critic_loss() -> torch.Tensor:
+            device = next(iter(pairs.values()))[0].device
+            permutation = torch.randperm(n, device=device)
+            total = torch.zeros((), device=device)
+            for name, (z_a, z_b) in pairs.items():
+                surrogate, _ = self.estimators[name].objective(z_a, z_b, permutation, update_average=True)
+                total = total - surrogate
+            return total
+
+        return critic_loss

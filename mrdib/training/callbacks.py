@@ -19,8 +19,13 @@ if TYPE_CHECKING:
 def epoch_log_record(record: EpochRecord) -> dict:
     """Turns the trainer's flat logs into the metrics.jsonl layout (docs/run_format.md)."""
     grouped: dict[str, dict[str, float]] = {"losses": {}, "mine_bound": {}, "kl": {}, "unique": {}}
+    # monitor/<quantity>/<name> (mrdib.training.monitor) nests one level deeper.
     for key, value in record.logs.items():
         group, _, name = key.partition("/")
+        if group == "monitor":
+            quantity, _, name = name.partition("/")
+            grouped.setdefault("monitor", {}).setdefault(quantity, {})[name] = value
+            continue
         grouped.setdefault(group, {})[name] = value
     return {"epoch": record.epoch, "train_seconds": record.train_seconds, "eval_seconds": record.eval_seconds,
             **grouped, "valid": record.valid, "improved": record.improved}
@@ -38,7 +43,7 @@ class RunFolderCallback(Callback):
         return {"status": status, "epochs_run": stop.epoch, "best_epoch": stop.best_epoch,
                 "valid": stop.best_valid, "test": test or {},
                 "seconds_per_epoch": stop.train_seconds_total / max(stop.epoch, 1),
-                "stopped_early": stopped_early, "error": error}
+                "stopped_early": stopped_early, "error": error, "warnings": list(stop.warnings)}
 
     def on_train_start(self, trainer: "Trainer") -> None:
         self.writer.write_summary(self._summary(trainer, "running"))
@@ -64,10 +69,15 @@ class RunFolderCallback(Callback):
 
 @torch.no_grad()
 def export_embeddings(trainer: "Trainer") -> dict[str, np.ndarray]:
-    """Representations in evaluation mode (bottleneck means) of the model as it stands."""
+    """Representations in evaluation mode (bottleneck means) of the model as it stands, and for
+    +MRdIB the posterior log-variance of every item's z."""
     model = trainer.model
     model.eval()
     encoded, fused = model.representations()
+    log_vars = {}
+    if model.enabled:  # the posterior's spread, so any tool can draw z ~ q(z|x) without the model
+        for modality, reps in model.backbone.encode().modal_items.items():
+            log_vars[f"modal_log_var/{modality}"] = model.bottlenecks[modality].log_var(reps).float().cpu().numpy()
     model.train()
     arrays = {
         "item_ids": np.arange(trainer.data.n_items),
@@ -77,7 +87,7 @@ def export_embeddings(trainer: "Trainer") -> dict[str, np.ndarray]:
     }
     for modality, reps in encoded.modal_items.items():
         arrays[f"modal/{modality}"] = reps.float().cpu().numpy()
-    return arrays
+    return {**arrays, **log_vars}
 
 
 class ProgressCallback(Callback):

@@ -55,6 +55,7 @@ class StopState:
     bad_epochs: int = 0
     train_seconds_total: float = 0.0
     best_valid: dict[str, float] = field(default_factory=dict)
+    warnings: list[dict] = field(default_factory=list)  # {"epoch", "code", "message"}, e.g. a beaten critic
 
 
 class Callback:
@@ -115,6 +116,12 @@ class Trainer:
         self.optimizer.step()
         if self.critic_optimizer is not None:
             self.critic_optimizer.step()
+            if step.critic_refresh is not None:
+                # Extra critic-only updates on the step's detached z (MRdIBConfig.critic_steps).
+                for _ in range(self.model.cfg.critic_steps - 1):
+                    self.critic_optimizer.zero_grad(set_to_none=True)
+                    step.critic_refresh().backward()
+                    self.critic_optimizer.step()
         return step.logs
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
