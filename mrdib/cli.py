@@ -159,7 +159,8 @@ def _load_optional_commands() -> None:
     import importlib
     import importlib.util
 
-    for module in ("mrdib.demo", "mrdib.analysis.cli", "mrdib.experiments.cli"):
+    for module in ("mrdib.demo", "mrdib.analysis.cli", "mrdib.experiments.cli",
+                   "mrdib.dose_response.cli"):
         try:
             spec = importlib.util.find_spec(module)
         except ModuleNotFoundError:
