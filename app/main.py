@@ -40,6 +40,7 @@ pages = {
         st.Page("app_pages/traces.py", title="Training traces", icon=":material/show_chart:", url_path="traces"),
         st.Page("app_pages/ablations.py", title="Ablations and cost", icon=":material/science:",
                 url_path="ablations"),
+        st.Page("app_pages/dose_response.py", title="Dose-response", icon=":material/trending_down:", url_path="dose"),
     ],
 }
 st.navigation(pages).run()

@@ -159,3 +159,52 @@ def test_cli_reports_bad_values_in_one_line(capsys):
     assert main(["dose-response", "--values", "-1", "--quiet"]) == 2
     error = capsys.readouterr().err
     assert "values must be finite and >= 0" in error and len(error.strip().splitlines()) == 1
+
+
+# -- the dashboard page -------------------------------------------------------------------------
+
+def write_fake_result(root, name: str = "fake") -> None:
+    from mrdib.dose_response.core import _finite, write_results
+
+    rows = fake_rows()
+    summary = summarise(rows)
+    spec = DoseResponseSpec(terms=["a1", "a2"], values=[0.0, 0.01, 0.1], seeds=[0, 1], artifacts=str(root), name=name)
+    result = _finite({"format_version": 1, "name": name, "created": "2026-12-02T00:00:00+00:00", "spec": spec.to_dict(),
+                      "out_dir": str(spec.out_dir), "runs": [{"run_id": r, "outcome": "trained"} for r in rows["run_id"]],
+                      "rows": rows.to_dict("records"), "summary": summary.to_dict("records"),
+                      "verdicts": verdicts(summary)})
+    write_results(spec.out_dir, rows, summary, result)
+
+
+def open_dose_page(root, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from testing_support import REPO_ROOT
+
+    monkeypatch.setenv("MRDIB_ARTIFACTS", str(root))
+    app = AppTest.from_file(str(REPO_ROOT / "app" / "main.py"), default_timeout=60).run()
+    app.switch_page("app_pages/dose_response.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_dashboard_page_shows_verdicts_figure_and_tables(tmp_path, monkeypatch):
+    write_fake_result(tmp_path)
+    (tmp_path / "dose_response" / "broken").mkdir()
+    (tmp_path / "dose_response" / "broken" / "dose_response.json").write_text("[]")
+    app = open_dose_page(tmp_path, monkeypatch)
+    assert app.title[0].value == "Dose-response"
+    assert any("broken" in w.value and "not a dose-response result" in w.value for w in app.warning)
+    # Dataframes in page order: verdicts, the a1 and a2 tables, the runs.
+    verdict_table = app.dataframe[0].value
+    assert set(verdict_table["term"]) == {"a1", "a2"} and "✓" in set(verdict_table[""])
+    assert len(app.get("plotly_chart")) == 1
+    assert list(app.dataframe[2].value.iloc[:, 0]) == [0.0, 0.01, 0.1] and "mi_gaussian_samples" in app.dataframe[2].value
+    app.toggle(key="dose_all_verdicts").set_value(True).run()
+    assert "–" in set(app.dataframe[0].value[""])  # MINE and the noise probe: not measured
+
+
+def test_dashboard_page_without_results_says_what_to_run(tmp_path, monkeypatch):
+    app = open_dose_page(tmp_path, monkeypatch)
+    assert app.info and "python -m mrdib dose-response" in app.info[0].value
+    assert not app.get("plotly_chart")
