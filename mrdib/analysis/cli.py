@@ -26,10 +26,12 @@ def _analyze_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("run", metavar="RUN", help="run folder, or run id under <artifacts>/runs")
     parser.add_argument("--artifacts", help="artifacts folder for a run id (default artifacts/ or $MRDIB_ARTIFACTS)")
     parser.add_argument("--data", help="data set to use instead of the one in the run's config")
-    parser.add_argument("--steps", type=int, help="MINE critic training steps per restart (default 300)")
-    parser.add_argument("--restarts", type=int, help="MINE restarts, for the estimate's spread (default 3)")
+    parser.add_argument("--steps", type=int,
+                        help="most MINE critic steps per restart; the best on validation pairs is kept (default 600)")
+    parser.add_argument("--restarts", type=int,
+                        help="MINE restarts, for the estimate's spread (default 2; each also fits the shuffled control)")
     parser.add_argument("--mine-batch-size", dest="mine_batch_size", type=int, help="MINE batch size (default 512)")
-    parser.add_argument("--no-mine", dest="use_mine", action="store_false", help="skip MINE (CKA only)")
+    parser.add_argument("--no-mine", dest="use_mine", action="store_false", help="skip MINE (Gaussian MI and CKA only)")
     parser.add_argument("--no-probes", dest="probes", action="store_false", help="skip the planted-factor probes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
