@@ -1,4 +1,4 @@
-"""The MRdIB dashboard: `streamlit run app/main.py` (localhost only, see .streamlit/config.toml).
+"""The MRdIB dashboard: `python -m mrdib dashboard` starts it (on 127.0.0.1; see mrdib/dashboard.py).
 
 A router: it picks the artifacts folder, lists the pages and runs the chosen one. The welcome
 page comes first (at the root URL): an overview of the runs, or, with none yet, what to run
@@ -10,7 +10,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+APP_DIR = Path(__file__).resolve().parent
+REPO_ROOT = APP_DIR.parent
+# Shipped beside this file: a page icon named like ":material/..." makes the browser fetch it online.
+PAGE_ICON = APP_DIR / "favicon.png"
 if str(REPO_ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the repository
     sys.path.insert(0, str(REPO_ROOT))
 
@@ -18,7 +21,7 @@ import streamlit as st  # noqa: E402
 
 from app.lib.loaders import ARTIFACTS_KEY, STORAGE_KEY, artifacts_dir, clear_caches  # noqa: E402
 
-st.set_page_config(page_title="MRdIB runs", page_icon=":material/science:", layout="wide")
+st.set_page_config(page_title="MRdIB runs", page_icon=str(PAGE_ICON), layout="wide")
 
 with st.sidebar:
     st.text_input("Artifacts folder", key=ARTIFACTS_KEY, placeholder=str(artifacts_dir()),

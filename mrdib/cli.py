@@ -155,11 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_optional_commands() -> None:
-    """Other modules register sub-commands (demo, analyze, sweep, tune, report) on import."""
+    """Other modules register sub-commands (demo, dashboard, analyze, sweep, tune, report) on import."""
     import importlib
     import importlib.util
 
-    for module in ("mrdib.demo", "mrdib.analysis.cli", "mrdib.experiments.cli",
+    for module in ("mrdib.demo", "mrdib.dashboard", "mrdib.analysis.cli", "mrdib.experiments.cli",
                    "mrdib.dose_response.cli"):
         try:
             spec = importlib.util.find_spec(module)

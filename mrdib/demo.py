@@ -1,15 +1,29 @@
-"""`python -m mrdib demo`: the demo runs that fill every dashboard page on the synthetic data."""
+"""`python -m mrdib demo`: the demo runs that fill every dashboard page on the synthetic data.
+
+The plan starts with a small VBPR batch that gives every page something to show (baseline and
++MRdIB over two seeds, one step of each alpha, one ablation: about a minute on two cores), then
+the rest of the grid, the ablations and the slower backbones. Run ids are fixed, so a demo that
+was stopped continues where it stopped, and a status file beside the runs (`demo_status.json`)
+tells the dashboard how far a demo building in the background has come.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from mrdib.cli import command
 from mrdib.config import resolve_config
-from mrdib.runs.reader import list_runs
+from mrdib.errors import MrdibError
+from mrdib.io import atomic_write_json
+from mrdib.runs.reader import list_runs, read_run
+from mrdib.runs.writer import CONFIG_FILE, RESUME_FILE, utc_now
 
 
 @dataclass(frozen=True)
@@ -19,13 +33,26 @@ class DemoRun:
     alphas: tuple[float, float, float] = (0.001, 0.01, 0.01)
     seed: int = 0
 
+    @property
+    def run_id(self) -> str:
+        """Fixed per run, so a rerun of the demo skips or resumes what exists."""
+        variant = "mrdib-" + "-".join(f"{a:g}" for a in self.alphas) if self.mrdib else "base"
+        return f"demo-{self.backbone}-{variant}-s{self.seed}"
+
+    @property
+    def label(self) -> str:
+        variant = "+MRdIB " + ", ".join(f"{a:g}" for a in self.alphas) if self.mrdib else "baseline"
+        return f"{self.backbone} {variant}, seed {self.seed}"
+
 
 # The paper's sensitivity study uses MGCN and FREEDOM; VBPR is the fastest. Those available run.
 DEMO_BACKBONES = ("vbpr", "freedom", "mgcn")
 # Enough for baseline and +MRdIB to separate on the synthetic data, few enough for minutes on 2 cores.
 DEMO_EPOCHS = 20
 # Table 2's variants: which alphas are switched off.
-ABLATED = ((0,), (1,), (2,), (1, 2))
+ABLATED = ((1, 2), (0,), (1,), (2,))
+STATUS_FILE = "demo_status.json"
+LOG_FILE = "demo.log"
 
 
 def demo_backbones() -> tuple[str, ...]:
@@ -36,71 +63,180 @@ def demo_backbones() -> tuple[str, ...]:
     return tuple(b for b in DEMO_BACKBONES if b in present) or ("vbpr",)
 
 
+def _with_alpha(base: tuple[float, ...], position: int, value: float) -> tuple[float, float, float]:
+    alphas = list(base)
+    alphas[position] = value
+    return tuple(alphas)
+
+
 def demo_plan(backbones: tuple[str, ...] | None = None, seeds: tuple[int, ...] = (0, 1),
               alpha_grid: tuple[float, ...] = (0.0001, 0.001, 0.01, 0.05),
               ablations: bool = True) -> list[DemoRun]:
-    """Baseline and +MRdIB per backbone and seed, then on the first backbone a one-alpha-at-a-time
-    sweep and (with `ablations`) each alpha switched off, so every dashboard page has data."""
+    """Baseline and +MRdIB per backbone and seed, a one-alpha-at-a-time sweep and (with `ablations`)
+    each alpha switched off on the first backbone, so every dashboard page has data.
+
+    Ordered so the first `first_batch_size()` runs (first backbone only) already fill every page:
+    both variants on every seed, one other value of each alpha, and one ablation."""
     backbones = backbones or demo_backbones()
-    plan = [DemoRun(b, m, seed=s) for b in backbones for s in seeds for m in (False, True)]
-    base = DemoRun(backbones[0], True).alphas
-    for position in range(3):
-        for value in alpha_grid:
-            alphas = list(base)
-            alphas[position] = value
-            run = DemoRun(backbones[0], True, tuple(alphas))
-            if run not in plan:
-                plan.append(run)
-    for switched_off in ABLATED if ablations else ():
-        alphas = tuple(0.0 if position in switched_off else value for position, value in enumerate(base))
-        plan.append(DemoRun(backbones[0], True, alphas))
-    return plan
+    first, base = backbones[0], DemoRun(backbones[0], True).alphas
+    grid = [DemoRun(first, True, _with_alpha(base, position, value))
+            for position in range(3) for value in alpha_grid if value != base[position]]
+    off = [DemoRun(first, True, tuple(0.0 if i in switched else a for i, a in enumerate(base)))
+           for switched in (ABLATED if ablations else ())]
+    pairs = [DemoRun(first, m, seed=s) for s in seeds for m in (False, True)]
+    one_step = [next(run for run in grid if run.alphas[position] != base[position]) for position in range(3)]
+    plan = pairs + one_step + off[:1]
+    plan += [run for run in grid if run not in plan] + off[1:]
+    plan += [DemoRun(b, m, seed=s) for b in backbones[1:] for s in seeds for m in (False, True)]
+    return list(dict.fromkeys(plan))
+
+
+def first_batch_size(ablations: bool = True) -> int:
+    """How many runs at the start of `demo_plan()` fill every page (see its docstring)."""
+    return 4 + 3 + (1 if ablations else 0)
+
+
+def _demo_config(artifacts: Path, run: DemoRun, epochs: int, threads: int):
+    a1, a2, a3 = run.alphas
+    return resolve_config(run.backbone, cli_values={
+        "artifacts": str(artifacts), "data": "synthetic", "run_id": run.run_id,
+        "mrdib": {"enabled": run.mrdib, "a1": a1, "a2": a2, "a3": a3},
+        "train": {"seed": run.seed, "epochs": epochs, "patience": 10, "batch_size": 512, "num_threads": threads},
+    })
+
+
+def _train_or_resume(artifacts: Path, run: DemoRun, epochs: int, threads: int) -> Path:
+    """Skip a finished run, resume an interrupted one, start over one that never finished an epoch."""
+    from mrdib.runner import resume_run, train_run
+
+    run_dir = artifacts / "runs" / run.run_id
+    if (run_dir / CONFIG_FILE).exists():
+        try:
+            status = read_run(run_dir).status
+        except MrdibError:
+            status = "corrupt"
+        if status == "done":
+            return run_dir
+        if status != "corrupt" and (run_dir / RESUME_FILE).is_file():
+            return resume_run(run_dir, progress=False)[0]
+        shutil.rmtree(run_dir)
+    return train_run(_demo_config(artifacts, run, epochs, threads), progress=False)[0]
 
 
 def build_demo(artifacts: str | Path, plan: list[DemoRun] | None = None, epochs: int = DEMO_EPOCHS,
-               on_progress: Callable[[int, int, DemoRun], None] | None = None) -> list[Path]:
-    """Train every run of the plan on the synthetic data; returns the run folders."""
-    from mrdib.runner import train_run
-
+               on_progress: Callable[[int, int, DemoRun], None] | None = None, threads: int = 0) -> list[Path]:
+    """Train every run of the plan on the synthetic data (skipping finished ones); returns the run
+    folders. `on_progress(runs done, runs in total, run now)` is called before each run and at the end."""
+    artifacts = Path(artifacts)
     plan = plan or demo_plan()
     folders = []
     for index, run in enumerate(plan):
         if on_progress:
             on_progress(index, len(plan), run)
-        a1, a2, a3 = run.alphas
-        cfg = resolve_config(run.backbone, cli_values={
-            "artifacts": str(artifacts), "data": "synthetic",
-            "mrdib": {"enabled": run.mrdib, "a1": a1, "a2": a2, "a3": a3},
-            "train": {"seed": run.seed, "epochs": epochs, "patience": 10, "batch_size": 512},
-        })
-        folders.append(train_run(cfg, progress=False)[0])
+        folders.append(_train_or_resume(artifacts, run, epochs, threads))
     if on_progress:
         on_progress(len(plan), len(plan), plan[-1])
     return folders
+
+
+# -- the demo building in the background, as the dashboard starts it --------------------------------
+
+def status_path(artifacts: str | Path) -> Path:
+    return Path(artifacts) / STATUS_FILE
+
+
+def write_status(artifacts: str | Path, **status: Any) -> None:
+    atomic_write_json(status_path(artifacts), {**status, "updated": utc_now()})
+
+
+def read_status(artifacts: str | Path) -> dict[str, Any] | None:
+    """The last status a demo process wrote (state: starting, running, done or failed), or None."""
+    import json
+
+    try:
+        status = json.loads(status_path(artifacts).read_text())
+    except (OSError, ValueError):
+        return None
+    return status if isinstance(status, dict) else None
+
+
+def _alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def is_building(status: dict[str, Any] | None) -> bool:
+    """A demo process is building runs right now (its process is alive and has not finished)."""
+    return bool(status) and status.get("state") in ("starting", "running") and _alive(status.get("pid"))
+
+
+def needs_demo(artifacts: str | Path) -> bool:
+    """No runs at all, or a demo that stopped before it finished (and is not building now)."""
+    status = read_status(artifacts)
+    if is_building(status):
+        return False
+    if status and status.get("state") in ("starting", "running", "failed"):
+        return True
+    return not list_runs(artifacts)
+
+
+def start_in_background(artifacts: str | Path, epochs: int = DEMO_EPOCHS, limit: int | None = None,
+                        threads: int = 1) -> subprocess.Popen:
+    """`python -m mrdib demo` in a child process, its output in `<artifacts>/demo.log`; the status
+    file says "starting" at once, so a page that reads it right away knows a demo is on its way."""
+    artifacts = Path(artifacts).resolve()
+    artifacts.mkdir(parents=True, exist_ok=True)
+    command_line = [sys.executable, "-m", "mrdib", "demo", "--artifacts", str(artifacts), "--epochs", str(epochs),
+                    "--threads", str(threads), "--quiet"] + (["--limit", str(limit)] if limit else [])
+    total = min(len(demo_plan()), limit or len(demo_plan()))
+    with open(artifacts / LOG_FILE, "ab") as log:
+        process = subprocess.Popen(command_line, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+    write_status(artifacts, state="starting", pid=process.pid, done=0, total=total, current="", error=None)
+    return process
 
 
 @command("demo", "train the demo runs on synthetic data (what the dashboard shows first)")
 def _demo_command(parser: argparse.ArgumentParser):
     parser.add_argument("--artifacts", default="artifacts")
     parser.add_argument("--epochs", type=int, default=DEMO_EPOCHS)
+    parser.add_argument("--limit", type=int, help=f"only the first N runs of the plan ({first_batch_size()}: "
+                                                  "the small batch that fills every page)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     parser.add_argument("--if-empty", action="store_true", help="do nothing when runs already exist")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (the status file is still written)")
 
     def handle(args: argparse.Namespace) -> int:
         if args.if_empty and list_runs(args.artifacts):
             print(f"{args.artifacts}: runs exist, demo skipped")
             return 0
-        from tqdm.auto import tqdm
+        plan = demo_plan()[:args.limit] if args.limit else demo_plan()
+        bar = None
+        if not args.quiet:
+            from tqdm.auto import tqdm
 
-        plan = demo_plan()
-        bar = tqdm(total=len(plan), desc="demo runs", unit="run")
+            bar = tqdm(total=len(plan), desc="demo runs", unit="run")
 
         def progress(done: int, total: int, run: DemoRun) -> None:
-            bar.n = done
-            bar.set_postfix_str(f"{run.backbone} {'+MRdIB' if run.mrdib else 'base'} seed {run.seed}")
-            bar.refresh()
+            write_status(args.artifacts, state="running" if done < total else "done", pid=os.getpid(), done=done,
+                         total=total, current=run.label if done < total else "", error=None)
+            if bar is not None:
+                bar.n = done
+                bar.set_postfix_str(run.label)
+                bar.refresh()
 
-        folders = build_demo(args.artifacts, plan, args.epochs, progress)
-        bar.close()
+        try:
+            folders = build_demo(args.artifacts, plan, args.epochs, progress, threads=args.threads)
+        except BaseException as error:
+            status = read_status(args.artifacts) or {}
+            message = "interrupted" if isinstance(error, KeyboardInterrupt) else f"{type(error).__name__}: {error}"
+            write_status(args.artifacts, **{**status, "state": "failed", "pid": os.getpid(), "error": message})
+            raise
+        if bar is not None:
+            bar.close()
         print(f"{len(folders)} demo runs in {Path(args.artifacts) / 'runs'}")
         return 0
 

@@ -1,10 +1,11 @@
-"""Welcome: what the dashboard shows, what to run, and a button that builds the demo runs."""
+"""Welcome: what the dashboard shows, what to run, and the demo runs (built in the background)."""
 
 import streamlit as st
 
-from app.lib.loaders import artifacts_dir, clear_caches, load_runs
-from app.lib.welcome import demo_summary, run_demo
-from mrdib.errors import MrdibError
+from app.lib.loaders import ARTIFACTS_KEY, artifacts_dir, clear_caches, load_runs
+from app.lib.welcome import PAGE_LINKS, demo_progress, demo_stopped, demo_summary, start_demo
+
+DEMO_REFRESH_SECONDS = 2
 
 st.title("MRdIB runs")
 st.markdown(
@@ -15,26 +16,59 @@ st.markdown(
     "paper's numbers.")
 
 root = artifacts_dir()
+typed = bool(st.session_state.get(ARTIFACTS_KEY))
+if typed and not root.is_dir():
+    st.error(f"`{root}` does not exist{' (it is a file)' if root.exists() else ''}. Check the artifacts folder in "
+             "the sidebar, or clear it to use the default.", icon=":material/folder_off:")
+    st.stop()
+
 runs = load_runs()
+progress = demo_progress(root)
+
+
+@st.fragment(run_every=DEMO_REFRESH_SECONDS if progress else None)
+def demo_status() -> None:
+    """The background demo's progress bar; the whole page reruns when a run finishes."""
+    current = demo_progress(root)
+    seen = st.session_state.get("welcome_demo_seen")
+    now = (current or {}).get("done")
+    if seen is not None and now != seen:
+        st.session_state["welcome_demo_seen"] = now
+        clear_caches()
+        st.rerun(scope="app")
+    st.session_state["welcome_demo_seen"] = now
+    if current:
+        st.progress(current["fraction"], text=current["text"])
+        st.caption("Finished runs appear on every page as they land; this bar refreshes every "
+                   f"{DEMO_REFRESH_SECONDS} s. The log is `{root / 'demo.log'}`.")
+
+
+if progress:
+    with st.container(border=True):
+        st.markdown("**Building the demo runs in the background**")
+        demo_status()
+stopped = None if progress else demo_stopped(root)
+if stopped:
+    st.warning(stopped, icon=":material/warning:")
+    if st.button("Continue building the demo runs", key="welcome_resume_demo", icon=":material/play_arrow:"):
+        start_demo(root)
+        st.rerun()
 
 if runs.empty:
     st.subheader("No runs yet")
-    st.markdown(f"Nothing under `{root}/runs`. Train a run from a terminal, for example")
+    where = f"`{root}/runs`" if root.is_dir() else f"`{root}` (it does not exist yet)"
+    st.markdown(f"Nothing under {where}. Train a run from a terminal in the repository (after "
+                "`. .venv/bin/activate`), for example")
     st.code("python -m mrdib train --data synthetic --backbone vbpr --seed 0\n"
             "python -m mrdib train --data synthetic --backbone vbpr --seed 0 --mrdib --a1 0.001 --a2 0.01 --a3 0.01\n"
-            "python -m mrdib train --data ../shared/data/baby --backbone freedom --mrdib", language="bash")
-    st.markdown("or let the dashboard build the demo runs, which fill every page:")
-    with st.container(border=True):
-        summary = demo_summary()
-        st.markdown(summary.description)
-        if st.button("Build the demo runs", key="welcome_build_demo", type="primary", icon=":material/play_arrow:"):
-            bar = st.progress(0.0, text="starting")
-            try:
-                run_demo(root, lambda done, total, text: bar.progress(done / max(total, 1), text=text))
-            except MrdibError as error:
-                st.error(f"The demo stopped: {error}")
-            else:
-                clear_caches()
+            "python -m mrdib train --data path/to/mmrec_folder --backbone freedom --mrdib", language="bash")
+    if not progress:
+        st.markdown("or let the dashboard build the demo runs, which fill every page:")
+        with st.container(border=True):
+            st.markdown(demo_summary().description)
+            label = "Build the demo runs" if root.is_dir() else f"Create {root.name}/ and build the demo runs"
+            if st.button(label, key="welcome_build_demo", type="primary", icon=":material/play_arrow:"):
+                start_demo(root)
                 st.rerun()
 else:
     counts = runs["status"].value_counts()
@@ -44,10 +78,6 @@ else:
     readable = runs[runs["status"] != "corrupt"]
     st.markdown(f"{len(runs)} run folders under `{root}/runs`: "
                 f"{readable['dataset'].nunique()} data set(s), {readable['backbone'].nunique()} backbone(s).")
-    for page, text in (("app_pages/runs.py", "Runs: every run, filterable"),
-                       ("app_pages/metrics.py", "Metrics table: baseline vs +MRdIB vs the paper"),
-                       ("app_pages/disentanglement.py", "Disentanglement: t-SNE/UMAP of z per modality"),
-                       ("app_pages/sensitivity.py", "Sensitivity: metric against each alpha"),
-                       ("app_pages/traces.py", "Training traces: losses, MINE bound, KL per epoch"),
-                       ("app_pages/ablations.py", "Ablations and cost: Tables 2 and 3")):
-        st.page_link(page, label=text)
+    st.markdown("**Pages**")
+    for page, text, icon in PAGE_LINKS:
+        st.page_link(page, label=text, icon=icon)

@@ -41,19 +41,52 @@ def test_empty_folder_pages_point_to_welcome(empty_artifacts, page):
     assert not app.get("plotly_chart")
 
 
-def test_demo_button_trains_and_fills_the_folder(empty_artifacts, monkeypatch):
+def test_demo_button_builds_in_the_background_with_progress(empty_artifacts, monkeypatch):
+    import time
+
     from app.lib import welcome
     from mrdib import demo
 
-    monkeypatch.setattr(demo, "demo_plan", lambda: [demo.DemoRun("vbpr", False), demo.DemoRun("vbpr", True)])
+    monkeypatch.setattr(welcome, "DASHBOARD_DEMO_LIMIT", 2)
     monkeypatch.setattr(welcome, "DASHBOARD_DEMO_EPOCHS", 1)
-    app = open_page(timeout=120)
+    app = open_page()
     assert "**2 runs**" in app.markdown[-1].value
-    app.button(key="welcome_build_demo").click().run(timeout=180)
+    app.button(key="welcome_build_demo").click().run()
     assert not app.exception, [e.value for e in app.exception]
+    status = demo.read_status(empty_artifacts)
+    assert status["state"] in ("starting", "running") and status["total"] == 2
+    # the page answers at once and shows the progress while the child process trains
+    assert "welcome_build_demo" not in [b.key for b in app.button]
+    assert any("Demo runs: 0 of 2 done" in p.proto.text for p in app.get("progress"))
+    deadline = time.monotonic() + 150
+    while demo.is_building(demo.read_status(empty_artifacts)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert demo.read_status(empty_artifacts)["state"] == "done", (empty_artifacts / demo.LOG_FILE).read_text()[-2000:]
     runs = _runs(empty_artifacts)
-    assert sorted(runs["mrdib"]) == [False, True] and set(runs["status"]) == {"done"}
-    assert [m.value for m in app.metric][:1] == ["2"]  # the welcome page now shows the overview
+    assert sorted(runs["run_id"]) == ["demo-vbpr-base-s0", "demo-vbpr-mrdib-0.001-0.01-0.01-s0"]
+    assert set(runs["status"]) == {"done"}
+    again = open_page()
+    assert [m.value for m in again.metric][:1] == ["2"] and not again.get("progress")
+
+
+def test_a_mistyped_artifacts_folder_is_reported_not_created(empty_artifacts):
+    missing = empty_artifacts / "artefacts-typo"
+    app = AppTest.from_file(MAIN, default_timeout=60)
+    app.session_state["main_artifacts"] = str(missing)
+    app.run()
+    assert not app.exception
+    assert "does not exist" in app.error[0].value and str(missing) in app.error[0].value
+    assert "welcome_build_demo" not in [b.key for b in app.button]
+    assert not missing.exists()
+
+
+def test_a_stopped_demo_offers_to_continue(empty_artifacts):
+    from mrdib import demo
+
+    demo.write_status(empty_artifacts, state="running", pid=2 ** 22 + 17, done=3, total=25, current="x", error=None)
+    app = open_page()
+    assert "stopped after 3 of 25 runs" in app.warning[0].value
+    assert app.button(key="welcome_resume_demo").label == "Continue building the demo runs"
 
 
 def test_only_a_corrupt_folder_shows_a_warning_row(tmp_path, monkeypatch):
