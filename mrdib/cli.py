@@ -60,7 +60,7 @@ def _train_overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.run_id is not None:
         values["run_id"] = args.run_id
     mrdib = {k: getattr(args, k) for k in ("a1", "a2", "a3", "critic_lr", "aux_batch_size", "mine_batch_size",
-                                           "critic_steps", "critic_warmup_steps", "mine_bound")
+                                           "critic_steps", "critic_warmup_steps", "mine_bound", "unique_mode")
              if getattr(args, k) is not None}
     if args.mrdib:
         mrdib["enabled"] = True
@@ -107,6 +107,8 @@ def _train_command(parser: argparse.ArgumentParser) -> Handler:
                         help="steps the critic trains alone before a2 reaches the encoders (100)")
     parser.add_argument("--mine-bound", dest="mine_bound", choices=("dv", "nwj"),
                         help="the MI lower bound: dv (the paper's, default) or nwj")
+    parser.add_argument("--unique-mode", dest="unique_mode", choices=("standalone", "conditional"),
+                        help="the a3 term: standalone (the paper's, default) or conditional on the other modalities")
     parser.add_argument("--aux-batch-size", dest="aux_batch_size", type=int,
                         help="triples per step for the KL and unique terms (default 0: the whole batch)")
     parser.add_argument("--mine-batch-size", dest="mine_batch_size", type=int, help="item pairs per step for MINE (512)")

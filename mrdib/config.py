@@ -40,6 +40,7 @@ class MRdIBConfig:
     init_log_var: float | None = None
     log_var_scale: float = 10.0  # the log-variance head learns this many times faster (see bottleneck.py)
     mine_ema_rate: float = 0.01
+    unique_mode: str = "standalone"  # the a3 term: "standalone" (the paper's) or "conditional" (plugin.py)
     monitor_every: int = 1  # epochs between fresh redundancy estimates on posterior samples (0: never)
     critic_beaten_epochs: int = 3  # epochs of bound <= 0 (with redundancy left) before the warning
 

@@ -274,15 +274,19 @@ def sensitivity_frame(runs: pd.DataFrame, dataset: str, backbone: str, ks: Itera
 
 def traces_frame(metrics_by_run: Mapping[str, list[dict[str, Any]]]) -> pd.DataFrame:
     """Per-epoch records of several runs as a long frame: run, epoch, series (`losses/total`,
-    `mine_bound/image~text`, `kl/image`, `valid/recall@5`, ...), value."""
+    `mine_bound/image~text`, `monitor/mi_samples/image~text`, `kl/image`, `valid/recall@5`, ...), value."""
     rows = []
     for run_id, records in metrics_by_run.items():
         for record in records:
             epoch = record.get("epoch")
             for group, values in record.items():
                 if isinstance(values, dict):
-                    rows += [(run_id, epoch, f"{group}/{name}", float(value)) for name, value in values.items()
-                             if isinstance(value, (int, float)) and not isinstance(value, bool)]
+                    for name, value in values.items():
+                        # One level deeper for the mechanism monitor: monitor/<quantity>/<name>.
+                        nested = value if isinstance(value, dict) else {None: value}
+                        rows += [(run_id, epoch, f"{group}/{name}" + (f"/{inner}" if inner is not None else ""),
+                                  float(number)) for inner, number in nested.items()
+                                 if isinstance(number, (int, float)) and not isinstance(number, bool)]
                 elif group in ("train_seconds", "eval_seconds") and isinstance(values, (int, float)):
                     rows.append((run_id, epoch, f"time/{group}", float(values)))
     return pd.DataFrame(rows, columns=["run", "epoch", "series", "value"])

@@ -4,7 +4,7 @@ import streamlit as st
 
 from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.filters import run_labels
-from app.lib.loaders import load_runs, load_traces
+from app.lib.loaders import load_runs, load_traces, run_warnings
 from app.lib.traces import default_runs, default_series, series_options
 from app.lib.view import require_runs
 from mrdib.plots import traces_figure
@@ -38,6 +38,9 @@ def traces_panel() -> None:
         return
     figure = traces_figure(traces, series, chosen, smoothing=smoothing, show_raw=show_raw, labels=labels)
     st.plotly_chart(figure, key="traces_chart")
+    for run_id in chosen:
+        for warning in run_warnings(run_dirs[run_id]):
+            st.warning(f"{labels.get(run_id, run_id)}, epoch {warning['epoch']}: {warning['message']}")
     if training:
         st.caption(f"A chosen run is still training: refreshing every {REFRESH_SECONDS} s.")
     figure_downloads(figure, "training_traces", key="traces_download")

@@ -80,6 +80,12 @@ def load_traces(run_dirs: dict[str, str]) -> pd.DataFrame:
     return traces_frame({run_id: load_metrics(run_dir) for run_id, run_dir in run_dirs.items()})
 
 
+def run_warnings(run_dir: str) -> list[dict]:
+    """The run's summary.json warnings (e.g. a beaten MINE critic); none for an unreadable run."""
+    record = load_record(run_dir)
+    return record.warnings if record is not None else []
+
+
 def load_record(run_dir: str) -> RunRecord | None:
     try:
         return read_run(run_dir)

@@ -76,6 +76,12 @@ def distinct_rows(items: torch.Tensor, n_items: int) -> tuple[torch.Tensor, torc
     return rows, present.cumsum(0).sub_(1).index_select(0, items)
 
 
+# The a3 term: "standalone" (the paper's: BPR of each z_m's own score, which rewards all the
+# information z_m has about Y, redundant included) or "conditional" (BPR of z_m's score added to
+# the other modalities' detached scores: only what they miss is rewarded). docs/mechanism.md.
+UNIQUE_MODES = ("standalone", "conditional")
+
+
 def pair_name(a: str, b: str) -> str:
     return f"{a}~{b}"
 
@@ -101,6 +107,8 @@ class MRdIB(nn.Module):
             nn.init.xavier_uniform_(decoder.weight)
         if cfg.mine_bound not in BOUNDS:
             raise ConfigError(f"mrdib.mine_bound: unknown bound '{cfg.mine_bound}' (known: {', '.join(BOUNDS)})")
+        if cfg.unique_mode not in UNIQUE_MODES:
+            raise ConfigError(f"mrdib.unique_mode: unknown mode '{cfg.unique_mode}' (known: {', '.join(UNIQUE_MODES)})")
         if cfg.critic_steps < 1:
             raise ConfigError(f"mrdib.critic_steps must be >= 1, got {cfg.critic_steps}")
         self.estimators = nn.ModuleDict({
@@ -212,11 +220,19 @@ class MRdIB(nn.Module):
         # The decoders read the users as given: the unique terms shape z_m (and the decoders),
         # not the backbone's user vectors, which the fused loss trains.
         users = self.backbone.user_representation(fused).detach().index_select(0, users_index)  # [b, d_user]
-        unique_total = backbone_loss.new_zeros(())
+        scores: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         for m, decoder in self.unique_decoders.items():
             user_view = decoder(users)  # [b, d_m]
-            pos = (user_view * z[m].index_select(0, pos_index)).sum(-1)
-            neg = (user_view * z[m].index_select(0, neg_index)).sum(-1)
+            scores[m] = ((user_view * z[m].index_select(0, pos_index)).sum(-1),
+                         (user_view * z[m].index_select(0, neg_index)).sum(-1))
+        unique_total = backbone_loss.new_zeros(())
+        for m, (pos, neg) in scores.items():
+            if cfg.unique_mode == "conditional":
+                # Credit z_m only for what the other modalities' (fixed) scores miss: their sum is
+                # an offset, so the gradient reaches z_m where the others rank the pair wrongly.
+                others_pos = sum((p.detach() for o, (p, _) in scores.items() if o != m), torch.zeros_like(pos))
+                others_neg = sum((n.detach() for o, (_, n) in scores.items() if o != m), torch.zeros_like(neg))
+                pos, neg = pos + others_pos, neg + others_neg
             unique_m = bpr_loss(pos, neg)
             unique_total = unique_total + unique_m
             logs[f"unique/{m}"] = unique_m.detach()

@@ -70,6 +70,12 @@ class RunRecord:
         return self.config.get("train", {}).get("seed")
 
     @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """What went wrong without stopping the run (summary.json `warnings`, e.g. a beaten critic)."""
+        found = self.summary.get("warnings") or []
+        return [w for w in found if isinstance(w, dict)]
+
+    @property
     def modalities(self) -> list[str]:
         return list(self.config.get("dataset", {}).get("modalities", {}))
 

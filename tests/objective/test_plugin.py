@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from mrdib.backbones import get_backbone
+from mrdib.backbones.base import bpr_loss
 from mrdib.config import MRdIBConfig
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
 from mrdib.objective.bottleneck import VariationalBottleneck, gaussian_kl
@@ -315,3 +316,36 @@ def test_aux_subset_leaves_the_mine_pairs_alone(small_data, monkeypatch):
         monkeypatch.setattr(estimator, "scores", lambda a, b, p, original=original: seen.append(len(a)) or original(a, b, p))
     model.training_step(batch)
     assert seen and all(n == 100 for n in seen)
+
+
+
+def _unique_scores(small_data, monkeypatch, mode):
+    """(pos, neg) the plugin hands bpr_loss for each modality's unique term, and the batch's z."""
+    import mrdib.objective.plugin as plugin
+
+    model = wrapped_vbpr(small_data, a1=0.0, a2=0.0, a3=1.0, unique_mode=mode)
+    captured, z_seen = [], {}
+    monkeypatch.setattr(plugin, "bpr_loss", lambda pos, neg: captured.append((pos, neg)) or bpr_loss(pos, neg))
+    original = model._bottleneck
+    monkeypatch.setattr(model, "_bottleneck", lambda items: z_seen.update(original(items)[0]) or (z_seen, {
+        m: model.bottlenecks[m](x)[1:] for m, x in items.items()}))
+    torch.manual_seed(3)
+    model.training_step(first_batch(small_data))
+    return dict(zip(small_data.modalities, captured)), z_seen
+
+
+def test_conditional_unique_term_adds_the_other_modalities_scores_as_fixed_offsets(small_data, monkeypatch):
+    standalone, _ = _unique_scores(small_data, monkeypatch, "standalone")
+    conditional, z = _unique_scores(small_data, monkeypatch, "conditional")
+    image_pos, text_pos = standalone["image"][0], standalone["text"][0]
+    assert torch.allclose(conditional["image"][0], image_pos + text_pos, atol=1e-5)
+    grad_text = torch.autograd.grad(conditional["image"][0].sum(), z["text"], allow_unused=True)[0]
+    grad_image = torch.autograd.grad(conditional["image"][0].sum(), z["image"], allow_unused=True)[0]
+    assert grad_text is None and grad_image is not None and grad_image.abs().sum() > 0
+
+
+def test_unknown_unique_mode_is_a_config_error(small_data):
+    from mrdib.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unique_mode"):
+        wrapped_vbpr(small_data, unique_mode="partial")

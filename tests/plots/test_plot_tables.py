@@ -153,3 +153,11 @@ def test_paper_tables_ship_with_the_package():
     assert set(paper_table("table2_ablation")["variant"]) >= {"baseline", "full", "kl_only"}
     with pytest.raises(ConfigError, match="unknown paper table"):
         paper_table("table9")
+
+
+def test_traces_frame_reads_the_mechanism_monitor_one_level_deeper():
+    frame = traces_frame({"r": [{"epoch": 2, "mine_bound": {"image~text": 0.02},
+                                 "monitor": {"mi_samples": {"image~text": 0.4}, "log_var": {"image": -0.5}}}]})
+    values = dict(zip(frame["series"], frame["value"]))
+    assert values == {"mine_bound/image~text": 0.02, "monitor/mi_samples/image~text": 0.4,
+                      "monitor/log_var/image": -0.5}

@@ -64,3 +64,18 @@ def test_no_warning_when_the_bound_recovers_no_redundancy_is_left_or_a2_does_not
     assert _epochs(MechanismMonitor(beaten_epochs=3), 0.1, [-0.1, -0.1, 0.3, -0.1, -0.1], fresh=0.8) == []
     assert _epochs(MechanismMonitor(beaten_epochs=3), 0.1, [-0.1] * 6, fresh=0.02) == []  # truly independent
     assert _epochs(MechanismMonitor(beaten_epochs=3), 0.0, [-0.1] * 6, fresh=0.8) == []  # a2 = 0 or warm-up
+
+
+def test_the_reader_and_the_traces_page_see_a_runs_warnings(small_data, tmp_path):
+    from app.lib.traces import default_series, series_options
+    from mrdib.runs.reader import read_run
+    from mrdib.tables import traces_frame
+
+    run_dir, _ = train_run(fast_config(tmp_path, mrdib__enabled=True), progress=False, data=small_data)
+    summary_path = run_dir / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["warnings"] = [{"epoch": 3, "code": CRITIC_BEATEN, "pair": "image~text", "message": "beaten"}]
+    summary_path.write_text(json.dumps(summary))
+    assert read_run(run_dir).warnings[0]["message"] == "beaten"
+    options = series_options(traces_frame({"r": read_metrics(run_dir)}))
+    assert "monitor/mi_samples/image~text" in default_series(options)
