@@ -73,7 +73,7 @@ def test_summary_verdicts_and_tables_from_known_rows():
     assert "NOT as the paper says" in verdict_line(found[("a2", "mi_gaussian_means")])
     table = term_table(summary, "a2")
     assert list(table.iloc[:, 0]) == [0.0, 0.01, 0.1] and table["mi_gaussian_samples"].iloc[2] == "1.5000 ± 0.5000"
-    assert "mine_samples" not in table  # nothing measured
+    assert "mine_samples" not in table and "mine_shuffled_samples" not in table  # nothing measured
     figure = dose_response_figure(summary)
     assert isinstance(figure, go.Figure) and {trace.name for trace in figure.data} >= {
         "Gaussian MI between modalities (sample, nats)", "mean posterior log-variance", "valid recall@5"}

@@ -44,6 +44,8 @@ class Target:
     primary: bool = True  # primary targets decide the verdict
 
 
+# Shown beside a term's targets in its table, never judged: the estimator's zero.
+CONTROLS: dict[str, tuple[str, ...]] = {"a1": (), "a2": ("mine_shuffled_samples",), "a3": ()}
 # Per term what it targets, in the order the table and figure show them.
 TARGETS: dict[str, tuple[Target, ...]] = {
     "a1": (Target("mean_log_var", "mean posterior log-variance", "up"),
@@ -265,7 +267,8 @@ def verdict_line(verdict: dict[str, Any]) -> str:
 def term_table(summary: pd.DataFrame, term: str, k: int = 5) -> pd.DataFrame:
     """The rows of one term: alpha, its targets (mean ± std over seeds) and valid/test recall@k."""
     part = summary[summary["term"] == term].sort_values("value")
-    columns = [t.column for t in TARGETS[term]] + [f"valid_recall@{k}", f"test_recall@{k}"]
+    columns = ([t.column for t in TARGETS[term]] + list(CONTROLS[term])
+               + [f"valid_recall@{k}", f"test_recall@{k}"])
     table = pd.DataFrame({TERM_TITLES[term]: part["value"].to_numpy()})
     with_std = "seeds" in part and len(part) and int(part["seeds"].max()) > 1
     for column in columns:
