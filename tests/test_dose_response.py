@@ -170,7 +170,8 @@ def write_fake_result(root, name: str = "fake") -> None:
     summary = summarise(rows)
     spec = DoseResponseSpec(terms=["a1", "a2"], values=[0.0, 0.01, 0.1], seeds=[0, 1], artifacts=str(root), name=name)
     result = _finite({"format_version": 1, "name": name, "created": "2026-12-02T00:00:00+00:00", "spec": spec.to_dict(),
-                      "out_dir": str(spec.out_dir), "runs": [{"run_id": r, "outcome": "trained"} for r in rows["run_id"]],
+                      "out_dir": str(spec.out_dir),
+                      "runs": [{"run_id": r, "outcome": "trained"} for r in rows["run_id"]],
                       "rows": rows.to_dict("records"), "summary": summary.to_dict("records"),
                       "verdicts": verdicts(summary)})
     write_results(spec.out_dir, rows, summary, result)
@@ -199,7 +200,8 @@ def test_dashboard_page_shows_verdicts_figure_and_tables(tmp_path, monkeypatch):
     verdict_table = app.dataframe[0].value
     assert set(verdict_table["term"]) == {"a1", "a2"} and "✓" in set(verdict_table[""])
     assert len(app.get("plotly_chart")) == 1
-    assert list(app.dataframe[2].value.iloc[:, 0]) == [0.0, 0.01, 0.1] and "mi_gaussian_samples" in app.dataframe[2].value
+    a2_table = app.dataframe[2].value
+    assert list(a2_table.iloc[:, 0]) == [0.0, 0.01, 0.1] and "mi_gaussian_samples" in a2_table
     app.toggle(key="dose_all_verdicts").set_value(True).run()
     assert "–" in set(app.dataframe[0].value[""])  # MINE and the noise probe: not measured
 

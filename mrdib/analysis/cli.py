@@ -29,7 +29,8 @@ def _analyze_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--steps", type=int,
                         help="most MINE critic steps per restart; the best on validation pairs is kept (default 600)")
     parser.add_argument("--restarts", type=int,
-                        help="MINE restarts, for the estimate's spread (default 2; each also fits the shuffled control)")
+                        help="MINE restarts, for the estimate's spread (default 2; each also fits the shuffled "
+                             "control)")
     parser.add_argument("--mine-batch-size", dest="mine_batch_size", type=int, help="MINE batch size (default 512)")
     parser.add_argument("--no-mine", dest="use_mine", action="store_false", help="skip MINE (Gaussian MI and CKA only)")
     parser.add_argument("--no-probes", dest="probes", action="store_false", help="skip the planted-factor probes")

@@ -94,7 +94,8 @@ class DoseResponseSpec:
         if not self.name:
             from mrdib.experiments.plan import dataset_label
 
-            self.name = f"{dataset_label(self.data)}-{self.backbone}-{'all' if len(self.terms) == 3 else '-'.join(self.terms)}"
+            terms = "all" if len(self.terms) == 3 else "-".join(self.terms)
+            self.name = f"{dataset_label(self.data)}-{self.backbone}-{terms}"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -293,8 +294,8 @@ def report_text(result: dict[str, Any]) -> str:
     for term in spec["terms"]:
         table = term_table(summary, term, k)
         lines = [v for v in result["verdicts"] if v["term"] == term]
-        parts.append(f"{TERM_TITLES[term]}\n" + "\n".join("  " + line for line in table.to_string(index=False).splitlines())
-                     + "".join(f"\n  - {verdict_line(v)}" for v in lines))
+        body = "\n".join("  " + line for line in table.to_string(index=False).splitlines())
+        parts.append(f"{TERM_TITLES[term]}\n{body}" + "".join(f"\n  - {verdict_line(v)}" for v in lines))
     parts.append(f"written: {result['out_dir']}")
     return "\n\n".join(parts)
 
@@ -356,7 +357,8 @@ def run_dose_response(spec: DoseResponseSpec, progress: bool | None = None) -> d
     frame = pd.DataFrame(rows)
     summary = summarise(frame)
     result = {"format_version": FORMAT_VERSION, "name": spec.name, "created": utc_now(), "spec": spec.to_dict(),
-              "out_dir": str(spec.out_dir), "targets": {t: [dataclasses.asdict(x) for x in v] for t, v in TARGETS.items()},
+              "out_dir": str(spec.out_dir),
+              "targets": {t: [dataclasses.asdict(x) for x in v] for t, v in TARGETS.items()},
               "runs": list(outcomes.values()), "rows": frame.to_dict("records"),
               "summary": summary.to_dict("records"), "verdicts": verdicts(summary)}
     result = _finite(result)
