@@ -45,7 +45,7 @@ def _dose_response_command(parser: argparse.ArgumentParser) -> Handler:
             artifacts=args.artifacts or default_artifacts(), name=args.name or "", out=args.out or "")
         result = run_dose_response(spec, progress=False if args.quiet else None)
         figure = dose_response_figure(summary_frame(result), spec.k, spec.terms)
-        atomic_write_bytes(spec.out_dir / "dose_response.html", figure.to_html(include_plotlyjs="cdn").encode())
+        atomic_write_bytes(spec.out_dir / "dose_response.html", figure.to_html(include_plotlyjs=True).encode())
         print(report_text(result))
         return 0
 
