@@ -60,7 +60,8 @@ def projection_figure(panels: Sequence[ProjectionPanel], color_title: str = "", 
                 marker = dict(size=5, opacity=0.7, color=panel.color[rows], colorscale=colorscale, cmin=low,
                               cmax=high, symbol=MODALITY_SYMBOLS[index % len(MODALITY_SYMBOLS)],
                               showscale=column == 1 and index == 0,
-                              colorbar=dict(title=color_title, len=0.8))
+                              colorbar=dict(title=dict(text=color_title, side="right"), len=0.75, y=0.5,
+                                            yanchor="middle", x=1.0, xanchor="left", xpad=10, thickness=14))
             fig.add_trace(trace_type(x=panel.coords[rows, 0], y=panel.coords[rows, 1], mode="markers",
                                      name=modality, legendgroup=modality, showlegend=column == 1,
                                      marker=marker, hovertemplate=f"{modality}<extra></extra>"),
@@ -71,8 +72,11 @@ def projection_figure(panels: Sequence[ProjectionPanel], color_title: str = "", 
                                showarrow=False, font=dict(size=13))
     fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False)  # projection axes mean nothing
     fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False)
-    fig.update_layout(template=TEMPLATE, height=height, margin=dict(l=20, r=20, t=60, b=60),
-                      legend=dict(title="modality", itemsizing="constant"))
+    # The legend (symbol or colour = modality) sits above the panels, the colourbar right of them,
+    # so neither covers the other, in the browser or an exported file.
+    fig.update_layout(template=TEMPLATE, height=height, margin=dict(l=20, r=90 if colored else 20, t=90, b=60),
+                      legend=dict(title="modality", itemsizing="constant", orientation="h", x=0.0, xanchor="left",
+                                  y=1.1, yanchor="bottom"))
     return fig
 
 
@@ -86,12 +90,23 @@ def _discrete_colorscale(n: int) -> list[list]:
     return scale
 
 
+def alpha_text(value: float) -> str:
+    """An alpha as papers write it: 0.0001, 0.001, 0.05; 1e-5 below 0.0001 (never SI prefixes like 100µ)."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e-4:
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def sensitivity_figure(frame: pd.DataFrame, metrics: Iterable[str] | None = None, height: int = 380) -> go.Figure:
     """Figure 4 (a-c): one panel per alpha, metric against the alpha on a log axis, error bars = std
-    over seeds, one curve per metric (from `mrdib.tables.sensitivity_frame`)."""
+    over seeds, one curve per metric (from `mrdib.tables.sensitivity_frame`). Ticks sit at the alphas
+    that were run, written as decimals, with room at both ends so labels of neighbouring panels do not meet."""
     metrics = list(metrics) if metrics is not None else list(dict.fromkeys(frame["metric"]))
     fig = make_subplots(rows=1, cols=len(ALPHAS), subplot_titles=[ALPHA_TITLES[a] for a in ALPHAS],
-                        shared_yaxes=True, horizontal_spacing=0.04)
+                        shared_yaxes=True, horizontal_spacing=0.06)
     for column, alpha in enumerate(ALPHAS, start=1):
         for index, metric in enumerate(metrics):
             line = frame[(frame["alpha"] == alpha) & (frame["metric"] == metric)].sort_values("value")
@@ -102,7 +117,14 @@ def sensitivity_figure(frame: pd.DataFrame, metrics: Iterable[str] | None = None
                 customdata=line["seeds"], hovertemplate=f"{metric}: %{{y:.4f}} ± %{{error_y.array:.4f}}"
                                                         f"<br>{alpha}=%{{x:g}}, %{{customdata}} seeds<extra></extra>"),
                 row=1, col=column)
-        fig.update_xaxes(type="log", title_text=alpha, row=1, col=column)
+        values = sorted(float(v) for v in frame.loc[frame["alpha"] == alpha, "value"].unique() if v > 0)
+        axis = dict(type="log", title_text=alpha)
+        if values:
+            low, high = np.log10(values[0]), np.log10(values[-1])
+            pad = max(0.3, 0.12 * (high - low))
+            axis.update(tickmode="array", tickvals=values, ticktext=[alpha_text(v) for v in values],
+                        range=[low - pad, high + pad])
+        fig.update_xaxes(**axis, row=1, col=column)
     fig.update_yaxes(title_text="test metric", row=1, col=1)
     fig.update_layout(template=TEMPLATE, height=height, margin=dict(l=50, r=20, t=50, b=50))
     return fig

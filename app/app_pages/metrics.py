@@ -29,10 +29,15 @@ if datasets:
 
 bold = best_mask(table, metrics)
 display = format_table(table, metrics)
+has_paper = any(column.endswith(" paper") for column in table.columns)
 st.caption(f"{split} metrics at the best validation epoch; mean ± std over seeds (seeds = how many); "
-           "`paper` columns are the paper's reported numbers for the same backbone and data set "
-           "(– where it reports none); bold = best of the baseline/+MRdIB pair.")
-st.dataframe(styled(display, bold), hide_index=True, width="stretch", key="metrics_table")
+           + ("`paper` columns are the paper's reported numbers for the same backbone and data set (– where it "
+              "reports none); " if has_paper else "the paper reports none of these data sets, so there are no "
+              "paper columns; ")
+           + "bold = best of the baseline/+MRdIB pair.")
+st.dataframe(styled(display, bold), hide_index=True, width="stretch", key="metrics_table",
+             column_config={"alphas": st.column_config.TextColumn(width=230), "variant": st.column_config.TextColumn(
+                 width=110), "seeds": st.column_config.TextColumn(width=60)})
 left_out = left_out_runs(runs)
 if left_out:
     st.caption(f"{left_out} finished runs trained with another setting (epochs, learning rate, ...) are left out: "

@@ -5,8 +5,8 @@ import json
 import streamlit as st
 
 from app.lib.downloads import table_downloads
-from app.lib.filters import alpha_values, filter_runs, runs_table
-from app.lib.loaders import load_record, load_runs
+from app.lib.filters import alpha_values, filter_runs, runs_table, setting_names
+from app.lib.loaders import load_record, load_runs, setting_configs
 from app.lib.view import require_runs, warn_corrupt
 
 REFRESH_SECONDS = 5
@@ -37,15 +37,26 @@ def run_list() -> None:
     current = load_runs()
     shown = filter_runs(current, datasets, backbones, statuses, mrdib or "all", seeds, alphas)
     warn_corrupt(shown)
-    table = runs_table(shown)
+    table = runs_table(shown, setting_names(setting_configs(current)))
     st.caption(f"{len(shown)} of {len(current)} runs" +
-               (f"; refreshing every {REFRESH_SECONDS} s while a run trains" if training and auto_refresh else ""))
+               (f"; refreshing every {REFRESH_SECONDS} s while a run trains" if training and auto_refresh else "")
+               + ". `setting`: what the runs were trained with, apart from seed and alphas (runs that share it are "
+                 "averaged over seeds on the other pages). Test NDCG and the run folder: Inspect one run, below.")
+    small = {"width": "small"}
     column_config = {
-        "mrdib": st.column_config.CheckboxColumn("MRdIB"),
-        "seconds_per_epoch": st.column_config.NumberColumn("s/epoch", format="%.3f"),
-        **{alpha: st.column_config.NumberColumn(format="%g") for alpha in ("a1", "a2", "a3")},
-        **{metric: st.column_config.NumberColumn(format="%.4f")
-           for metric in ("valid/recall@5", "test/recall@5", "test/ndcg@5")},
+        "status": st.column_config.TextColumn(**small),
+        "epoch": st.column_config.TextColumn(**small, help="epochs done / planned"),
+        "run_id": st.column_config.TextColumn("run", width="medium"),
+        "dataset": st.column_config.TextColumn(width="medium"),
+        "backbone": st.column_config.TextColumn(**small),
+        "mrdib": st.column_config.CheckboxColumn("MRdIB", **small),
+        **{alpha: st.column_config.TextColumn(**small) for alpha in ("a1", "a2", "a3")},
+        "seed": st.column_config.NumberColumn(**small),
+        "best_epoch": st.column_config.NumberColumn("best ep.", **small, help="epoch with the best validation score"),
+        "valid/recall@5": st.column_config.NumberColumn("valid R@5", format="%.4f", **small),
+        "test/recall@5": st.column_config.NumberColumn("test R@5", format="%.4f", **small),
+        "seconds_per_epoch": st.column_config.NumberColumn("s/epoch", format="%.2f", **small),
+        "setting": st.column_config.TextColumn(width="medium"),
     }
     st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 740), key="runs_table",
                  column_config=column_config)
@@ -63,6 +74,6 @@ with st.expander("Inspect one run"):
     else:
         left, right = st.columns(2)
         left.markdown("**config.json**")
-        left.code(json.dumps(record.config, indent=2), language="json")
+        left.code(json.dumps(record.config, indent=2), language="json", wrap_lines=True)
         right.markdown("**summary.json**")
-        right.code(json.dumps(record.summary, indent=2), language="json")
+        right.code(json.dumps(record.summary, indent=2), language="json", wrap_lines=True)

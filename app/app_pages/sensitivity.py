@@ -4,6 +4,7 @@ import streamlit as st
 
 from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import load_runs
+from app.lib.sensitivity import richest_grid
 from app.lib.view import require_runs
 from mrdib.plots import sensitivity_figure
 from mrdib.tables import alphas_label, finished_runs, metric_names, reference_alphas, sensitivity_frame
@@ -16,9 +17,15 @@ require_runs(ours, "finished +MRdIB runs")
 
 with st.container(border=True):
     first, second, third, fourth = st.columns(4)
-    dataset = first.selectbox("Data set", sorted(ours["dataset"].unique()), key="sens_dataset")
-    backbone = second.selectbox("Backbone", sorted(ours.loc[ours["dataset"] == dataset, "backbone"].unique()),
-                                key="sens_backbone")
+    # Opens on the backbone and data set with the richest grid: one point per panel draws no curve.
+    richest = richest_grid(runs)
+    datasets = sorted(ours["dataset"].unique())
+    dataset = first.selectbox("Data set", datasets, key="sens_dataset",
+                              index=datasets.index(richest[0]) if richest and richest[0] in datasets else 0)
+    backbones = sorted(ours.loc[ours["dataset"] == dataset, "backbone"].unique())
+    backbone = second.selectbox("Backbone", backbones, key="sens_backbone",
+                                index=backbones.index(richest[1]) if richest and richest[0] == dataset
+                                and richest[1] in backbones else 0)
     split = third.segmented_control("Split", ["test", "valid"], default="test", key="sens_split") or "test"
     more_k = fourth.toggle("Also @10 and @20", key="sens_more_k")
     subset = ours[(ours["dataset"] == dataset) & (ours["backbone"] == backbone)]

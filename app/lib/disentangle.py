@@ -56,6 +56,31 @@ def score_caption(view_silhouette: float, mixing: float) -> str:
     return f"silhouette {view_silhouette:.2f} in this view · kNN modality mixing {mixing:.2f} in z"
 
 
+def separation_summary(scores: dict[str, tuple[float | None, float]], view: str) -> str:
+    """What the runs show, from their numbers: {title: (silhouette in the 2-D view, kNN mixing in z)}
+    -> which run's modalities sit further apart in the view and which mix less in z."""
+    if len(scores) < 2:
+        return ""
+    (first, (first_sil, first_mix)), (second, (second_sil, second_mix)) = list(scores.items())[:2]
+    parts = []
+    if first_sil is not None and second_sil is not None:
+        if abs(first_sil - second_sil) < 0.005:
+            parts.append(f"in the {view} view both separate the modalities alike (silhouette {first_sil:.2f})")
+        else:
+            winner, loser = ((first, second), (second, first))[second_sil > first_sil]
+            high, low = max(first_sil, second_sil), min(first_sil, second_sil)
+            parts.append(f"in the {view} view the {winner} run separates the modalities more than the {loser} "
+                         f"run (silhouette {high:.2f} vs {low:.2f})")
+    if abs(first_mix - second_mix) < 0.005:
+        parts.append(f"in z their neighbourhoods mix alike ({first_mix:.2f})")
+    else:
+        winner, loser = ((first, second), (second, first))[second_mix < first_mix]
+        parts.append(f"in z the {winner} run's neighbourhoods mix less ({min(first_mix, second_mix):.2f} vs "
+                     f"{max(first_mix, second_mix):.2f})")
+    text = "; ".join(parts)
+    return "What these runs show: " + text[0].lower() + text[1:] + "."
+
+
 def build_panels(selected: list[tuple[str, str]], method: str, color_option: str) -> list[ProjectionPanel]:
     """(title, run_dir) pairs -> panels; the first run's items define clusters and planted colours."""
     panels = []

@@ -28,13 +28,29 @@ def figure_downloads(fig: go.Figure, stem: str, key: str) -> None:
                                key=f"{key}_{fmt}", on_click="ignore", icon=":material/download:")
 
 
+# Counts: written as integers in CSV although a missing value (an improvement row's seeds) makes them float.
+COUNT_COLUMNS = ("seeds", "seed", "runs", "epochs", "epochs_run", "best_epoch")
+
+
+def csv_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table for CSV: count columns (`seeds`, `runs baseline`, ...) as nullable integers, so 2 reads 2, not 2.0."""
+    out = table.copy()
+    for column in out.columns:
+        name = str(column)
+        if (name in COUNT_COLUMNS or name.startswith("runs ")) and pd.api.types.is_numeric_dtype(out[column]):
+            values = out[column]
+            if (values.dropna() % 1 == 0).all():
+                out[column] = values.astype("Int64")
+    return out
+
+
 def table_downloads(table: pd.DataFrame, stem: str, key: str, latex_table: pd.DataFrame | None = None,
                     bold: pd.DataFrame | None = None, caption: str = "") -> None:
     """CSV of the numbers and LaTeX of the formatted table (bold where `bold` says)."""
     latex = to_latex(latex_table if latex_table is not None else table, bold, caption=caption,
                      label=f"tab:{stem}")
     left, right, _ = st.columns([1, 1, 6])
-    left.download_button("CSV", data=table.to_csv(index=False), file_name=f"{stem}.csv", mime="text/csv",
+    left.download_button("CSV", data=csv_table(table).to_csv(index=False), file_name=f"{stem}.csv", mime="text/csv",
                          key=f"{key}_csv", on_click="ignore", icon=":material/download:")
     right.download_button("LaTeX", data=latex, file_name=f"{stem}.tex", mime="application/x-tex",
                           key=f"{key}_tex", on_click="ignore", icon=":material/download:")

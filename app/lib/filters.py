@@ -7,11 +7,18 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from mrdib.plots import alpha_text
 from mrdib.tables import ALPHAS, alphas_label
 
-RUN_TABLE_COLUMNS = ["status", "epoch", "run_id", "dataset", "backbone", "mrdib", "a1", "a2", "a3", "seed", "setting",
-                     "best_epoch", "valid/recall@5", "test/recall@5", "test/ndcg@5", "seconds_per_epoch",
-                     "updated", "problem"]
+# Narrow enough for the page: test NDCG, the update time and the run folder are in "Inspect one run".
+RUN_TABLE_COLUMNS = ["status", "epoch", "run_id", "dataset", "backbone", "mrdib", "a1", "a2", "a3", "seed",
+                     "best_epoch", "valid/recall@5", "test/recall@5", "seconds_per_epoch", "setting", "problem"]
+NO_ALPHA = "—"  # a baseline has no alphas
+# Always named in a setting's description; other settings only where settings differ.
+_SETTING_HEAD = (("train.epochs", "{} epochs"), ("train.learning_rate", "lr {:g}"), ("train.batch_size", "batch {}"),
+                 ("train.embedding_size", "d {}"))
+_NOT_DESCRIBED = {"train.seed", "train.num_threads", "train.device", "mrdib.enabled", "mrdib.a1", "mrdib.a2",
+                  "mrdib.a3", "data", "backbone"}
 
 
 def alpha_values(runs: pd.DataFrame, alpha: str) -> list[float]:
@@ -43,12 +50,52 @@ def filter_runs(runs: pd.DataFrame, datasets: Iterable[str] = (), backbones: Ite
     return runs[keep]
 
 
-def runs_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """The Runs page's table: `epoch` reads "3/40" so a run in progress shows how far it is."""
+def _flat(config: dict, prefix: str = "") -> dict[str, object]:
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def setting_names(configs: dict[str, dict]) -> dict[str, str]:
+    """{setting hash: a run config with it} -> a readable name per setting: epochs, learning rate, batch and
+    embedding size, then whatever else differs from the other settings of the same backbone."""
+    flats = {setting: _flat({k: v for k, v in config.items() if k in ("train", "mrdib", "backbone_params", "data",
+                                                                      "backbone")})
+             for setting, config in configs.items()}
+    names = {}
+    for setting, flat in flats.items():
+        same_backbone = [other for other in flats.values() if other.get("backbone") == flat.get("backbone")]
+        head = [template.format(flat[key]) for key, template in _SETTING_HEAD if key in flat]
+        differing = sorted(key for key in flat if key not in _NOT_DESCRIBED and key not in dict(_SETTING_HEAD)
+                           and any(other.get(key) != flat[key] for other in same_backbone))
+        extra = [f"{key.split('.')[-1]}={flat[key]}" for key in differing[:3]]
+        if len(differing) > 3:
+            extra.append(f"+{len(differing) - 3} more")
+        names[setting] = ", ".join(head + extra) or setting
+    return names
+
+
+def runs_table(runs: pd.DataFrame, setting_labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """The Runs page's table: `epoch` reads "3/40" so a run in progress shows how far it is; alphas read as
+    written in papers ("—" for a baseline); `setting` is its readable name when `setting_labels` has one."""
     table = runs.copy()
     table["epoch"] = [f"{'?' if pd.isna(done) else done}/{'?' if pd.isna(total) else total}"
                       for done, total in zip(table.get("epochs_run", []), table.get("epochs", []))]
-    return table[[c for c in RUN_TABLE_COLUMNS if c in table]].reset_index(drop=True)
+    mrdib = table["mrdib"].astype(bool) if "mrdib" in table else pd.Series(False, index=table.index)
+    for alpha in ALPHAS:
+        if alpha in table:
+            table[alpha] = [alpha_text(float(v)) if on and not pd.isna(v) else NO_ALPHA
+                            for on, v in zip(mrdib, table[alpha])]
+    if "setting" in table and setting_labels:
+        table["setting"] = [setting_labels.get(s, s) if isinstance(s, str) else "" for s in table["setting"]]
+    columns = [c for c in RUN_TABLE_COLUMNS if c in table]
+    if "problem" in table and not table["problem"].notna().any():
+        columns.remove("problem")
+    return table[columns].reset_index(drop=True)
 
 
 def run_label(row: pd.Series) -> str:

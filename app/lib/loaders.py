@@ -182,5 +182,23 @@ def planted_item_factors(source: str) -> dict[str, np.ndarray]:
     return {key: value for key, value in per_item.items() if not key.startswith(("user_pref", "projection"))}
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _config(run_dir: str, modified: float) -> dict[str, Any]:
+    record = load_record(run_dir)
+    return record.config if record is not None else {}
+
+
+def setting_configs(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """One run's config per `setting` hash of the frame (what `filters.setting_names` describes)."""
+    configs = {}
+    for setting, group in runs.dropna(subset=["setting"]).groupby("setting"):
+        for run_dir, modified in zip(group["run_dir"], group["modified"]):
+            config = _config(str(run_dir), float(modified))
+            if config:
+                configs[setting] = config
+                break
+    return configs
+
+
 def clear_caches() -> None:
     st.cache_data.clear()

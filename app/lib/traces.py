@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+
+from mrdib.tables import ALPHAS, reference_alphas
 
 # Series shown first, in this order, when the runs have them.
 # The training bound beside the monitor's fresh estimate on posterior samples: a bound near 0
@@ -27,13 +30,30 @@ def default_series(options: list[str]) -> list[str]:
 
 
 def default_runs(runs: pd.DataFrame) -> list[str]:
-    """The newest +MRdIB run and the newest baseline of the same backbone and data set."""
+    """The full +MRdIB run (every alpha on, at the setting the tables use) and the baseline of the same
+    seed, backbone and data set: the newest such pair. Without one, the newest +MRdIB run and the
+    newest baseline of its backbone and data set."""
     if runs.empty:
         return []
     ours = runs[runs["mrdib"].astype(bool)]
     if ours.empty:
         return list(runs["run_id"].head(1))
+    baselines = runs[~runs["mrdib"].astype(bool)]
+    full = []
+    if "setting" in runs:
+        for (dataset, backbone), alphas in reference_alphas(runs).items():
+            at_reference = ours[(ours["dataset"] == dataset) & (ours["backbone"] == backbone)
+                                & ours[list(ALPHAS)].apply(lambda row: np.allclose(row.to_numpy(float), alphas), axis=1)]
+            full.append(at_reference[at_reference["status"] == "done"])
+    for candidate in (pd.concat(full).sort_values("modified", ascending=False).itertuples() if full else ()):
+        if pd.isna(candidate.seed):
+            continue
+        pair = baselines[(baselines["dataset"] == candidate.dataset) & (baselines["backbone"] == candidate.backbone)
+                         & (baselines["seed"].astype(float) == float(candidate.seed))
+                         & (baselines["status"] == "done")]
+        if not pair.empty:
+            return [candidate.run_id, pair.sort_values("modified", ascending=False)["run_id"].iloc[0]]
     newest = ours.sort_values("modified", ascending=False).iloc[0]
-    base = runs[~runs["mrdib"].astype(bool) & (runs["dataset"] == newest["dataset"])
-                & (runs["backbone"] == newest["backbone"])].sort_values("modified", ascending=False)
+    base = baselines[(baselines["dataset"] == newest["dataset"])
+                     & (baselines["backbone"] == newest["backbone"])].sort_values("modified", ascending=False)
     return [newest["run_id"]] + list(base["run_id"].head(1))

@@ -9,8 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from mrdib.plots import (ProjectionPanel, cost_figure, figure_bytes, improvement_figure, projection_figure,
-                         sensitivity_figure, traces_figure)
+from mrdib.plots import (ProjectionPanel, alpha_text, cost_figure, figure_bytes, improvement_figure,
+                         projection_figure, sensitivity_figure, traces_figure)
 
 
 def panel(title, n=30, color=None):
@@ -34,6 +34,44 @@ def test_projection_colour_by_cluster_uses_symbols_for_modalities():
     assert [t.marker.symbol for t in fig.data] == ["circle", "x"]
     assert fig.data[0].marker.cmin == 0 and fig.data[0].marker.cmax == 2
     assert len(fig.data[0].marker.colorscale) == 6  # three flat steps
+
+
+def legend_and_colorbar_apart(fig: go.Figure) -> bool:
+    """The legend lies wholly above the plotting area, the colourbar (paper coordinates) inside its height."""
+    legend = fig.layout.legend
+    bar = next(t.marker.colorbar for t in fig.data if t.marker.showscale)
+    bar_top = bar.y + bar.len / 2 if bar.yanchor == "middle" else bar.y + bar.len
+    return legend.yanchor == "bottom" and legend.y >= 1.0 and bar_top <= 1.0 and bar.xanchor == "left"
+
+
+@pytest.mark.parametrize("categorical", [True, False])
+def test_colourbar_title_does_not_cover_the_legend(categorical):
+    clusters = np.tile(np.arange(8), 8)[:60].astype(float)
+    fig = projection_figure([panel("baseline", color=clusters), panel("+MRdIB", color=clusters)],
+                            color_title="item cluster (k-means on the baseline's fused items)", categorical=categorical)
+    assert legend_and_colorbar_apart(fig)
+    assert fig.layout.legend.orientation == "h" and fig.layout.margin.r >= 80  # room for the bar and its title
+    assert sum(bool(t.marker.showscale) for t in fig.data) == 1
+
+
+@pytest.mark.parametrize("value, text", [(0.0001, "0.0001"), (0.001, "0.001"), (0.05, "0.05"), (0.01, "0.01"),
+                                         (1e-5, "1e-5"), (2e-6, "2e-6"), (0.0, "0")])
+def test_alphas_are_written_as_the_field_does(value, text):
+    assert alpha_text(value) == text
+
+
+def test_sensitivity_ticks_at_the_alphas_run_with_room_at_the_ends():
+    values = (0.0001, 0.001, 0.005, 0.01, 0.05)
+    frame = pd.DataFrame([{"alpha": a, "value": v, "metric": "recall@5", "mean": 0.1, "std": 0.0, "seeds": 1}
+                          for a in ("a1", "a2", "a3") for v in values])
+    fig = sensitivity_figure(frame)
+    for axis in (fig.layout.xaxis, fig.layout.xaxis2, fig.layout.xaxis3):
+        assert list(axis.tickvals) == list(values)
+        assert list(axis.ticktext) == ["0.0001", "0.001", "0.005", "0.01", "0.05"]
+        low, high = axis.range
+        assert low < np.log10(values[0]) - 0.25 and high > np.log10(values[-1]) + 0.25
+    # panels leave a gap between one panel's last label and the next one's first
+    assert fig.layout.xaxis2.domain[0] - fig.layout.xaxis.domain[1] >= 0.05
 
 
 def test_large_projection_switches_to_webgl():
