@@ -289,6 +289,9 @@ class SweepStudy:
         self.study = optuna.create_study(study_name=study_name(sweep.name), storage=self.storage,
                                          direction="maximize", load_if_exists=True)
         self.pairs = [(d, b) for d in sweep.datasets for b in sweep.backbones]
+        self._first: dict[tuple[str, str], list[SweepPoint]] = {}
+        self._second: dict[tuple[tuple[str, str], Alphas], list[SweepPoint]] = {}
+        self.grace = grace
 
     def check_config(self) -> None:
         """The first caller records the sweep's settings; a worker with different ones is refused."""
@@ -338,10 +341,27 @@ class SweepStudy:
             record.update(alphas=None, reason="no grid point finished")
         return chosen, record
 
-    def state(self, enqueue: bool = False, retry_failed: bool = False) -> SweepState:
+    def _first_stage(self, pair: tuple[str, str]) -> list[SweepPoint]:
+        if pair not in self._first:  # resolving a point's config reads YAML: once per worker
+            self._first[pair] = first_stage(self.sweep, self.artifacts, *pair)
+        return self._first[pair]
+
+    def _second_stage(self, pair: tuple[str, str], chosen: Alphas) -> list[SweepPoint]:
+        if (pair, chosen) not in self._second:
+            self._second[(pair, chosen)] = second_stage(self.sweep, self.artifacts, *pair, chosen)
+        return self._second[(pair, chosen)]
+
+    def state(self, enqueue: bool = False, retry_failed: bool = False, settled: float | None = None) -> SweepState:
         """Read the sweep from the study; with `enqueue`, also queue every point that has no live
         trial (new, interrupted, or whose worker died), failed ones too with `retry_failed`, and
-        stage two of every pair whose grid has finished."""
+        stage two of every pair whose grid has finished.
+
+        With `settled`, a point is queued only once what made it due (its last trial ending, or
+        its grid finishing) is `settled` seconds old: idle workers are the backup of the worker
+        that finished that trial, which plans at once, so they rarely queue a point twice.
+        """
+        from datetime import timedelta
+
         from optuna.trial import TrialState
 
         by_run = self._trials_by_run()
@@ -349,8 +369,13 @@ class SweepStudy:
         status: dict[str, str] = {}
         selections: dict[str, Any] = {}
         pending: list[tuple[str, str]] = []
+        cutoff = None if settled is None else datetime.now() - timedelta(seconds=settled)  # Optuna's local time
 
-        def add(planned: list[SweepPoint]) -> None:
+        def last_end(run_ids: list[str]) -> datetime | None:
+            ends = [t.datetime_complete for r in run_ids for t in by_run.get(r, []) if t.datetime_complete]
+            return max(ends, default=None)
+
+        def add(planned: list[SweepPoint], due_since: datetime | None = None) -> None:
             for point in planned:
                 if point.run_id in points:
                     continue
@@ -358,12 +383,13 @@ class SweepStudy:
                 status[point.run_id] = point_status(by_run.get(point.run_id, []))
                 needs = status[point.run_id] in ("missing", "interrupted") or (
                     retry_failed and status[point.run_id] == "failed")
-                if enqueue and needs:
+                since = last_end([point.run_id]) or due_since
+                if enqueue and needs and (cutoff is None or since is None or since < cutoff):
                     self._enqueue(point)
                     status[point.run_id] = "planned"
 
         for pair in self.pairs:
-            first = first_stage(self.sweep, self.artifacts, *pair)
+            first = self._first_stage(pair)
             add(first)
             if not all(status[p.run_id] in _FINAL for p in first):
                 pending.append(pair)
@@ -373,7 +399,7 @@ class SweepStudy:
             chosen, record = self._select(pair, [p for p in first if p.stage == "grid"], by_run)
             selections[f"{pair[0]}/{pair[1]}"] = record
             if chosen is not None:
-                add(second_stage(self.sweep, self.artifacts, *pair, chosen))
+                add(self._second_stage(pair, chosen), last_end([p.run_id for p in first]))
         if enqueue:
             for key, record in selections.items():
                 if self.study.user_attrs.get(f"selection:{key}") != record:
@@ -384,6 +410,7 @@ class SweepStudy:
     # -- one worker's part ---------------------------------------------------------------------
     def run_one(self, trial: Any, device: str | None, lock_dir: str, stop: Any) -> dict[str, Any]:
         """Train the point of a popped trial (or close it as a duplicate) and record the result."""
+        import optuna
         from optuna.trial import TrialState
 
         run_id = trial.user_attrs["run_id"]
@@ -412,32 +439,54 @@ class SweepStudy:
                     break
                 if stop is None:
                     time.sleep(POLL_SECONDS * 5)
+            lost = {**outcome, "outcome": "lost", "error": "heartbeat lost"}
             if beat.lost.is_set():  # declared dead by another worker, which has taken the point over
-                return {**outcome, "outcome": "lost", "error": "heartbeat lost"}
-            kind = outcome["outcome"]
-            trial.set_user_attr("outcome", kind if kind in ("failed", "interrupted") else "done")
-            trial.set_user_attr("how", kind)  # trained, resumed, restarted, skipped, ...
-            if kind in ("failed", "interrupted"):
-                if outcome.get("error"):
-                    trial.set_user_attr("error", str(outcome["error"])[:2000])
-                self.study.tell(trial, state=TrialState.FAIL)
-                return outcome
-            attrs = run_attrs(outcome["run_dir"])
-            trial.set_user_attr(RUN_ATTR, attrs)
-            value = attrs["summary"].get("valid", {}).get(self.sweep.metric)
-            self.study.tell(trial, float(value) if value is not None else 0.0)
+                return lost
+            try:
+                self._record(trial, outcome)
+            except optuna.exceptions.UpdateFinishedTrialError:  # declared dead a moment ago
+                return lost
         return outcome
+
+    def _record(self, trial: Any, outcome: dict[str, Any]) -> None:
+        """Store what became of the point with its trial and finish the trial."""
+        from optuna.trial import TrialState
+
+        kind = outcome["outcome"]
+        trial.set_user_attr("outcome", kind if kind in ("failed", "interrupted") else "done")
+        trial.set_user_attr("how", kind)  # trained, resumed, restarted, skipped, ...
+        if kind in ("failed", "interrupted"):
+            if outcome.get("error"):
+                trial.set_user_attr("error", str(outcome["error"])[:2000])
+            self.study.tell(trial, state=TrialState.FAIL)
+            return
+        attrs = run_attrs(outcome["run_dir"])
+        trial.set_user_attr(RUN_ATTR, attrs)
+        value = attrs["summary"].get("valid", {}).get(self.sweep.metric)
+        self.study.tell(trial, float(value) if value is not None else 0.0)
 
     def work(self, device: str | None = None, stop: Any = None,
              on_outcome: Callable[[dict[str, Any]], None] | None = None) -> None:
         """Pop and train points until the whole sweep has finished (points running on other
         workers included: one of them may die and leave its point to this one) or `stop` is set."""
+        import sqlalchemy
+
+        try:
+            self._work(device, stop, on_outcome)
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise MrdibError(f"storage {redact(self.url)}: lost the database ({reason}); "
+                             "rerun the same command to continue (finished points are kept)")
+
+    def _work(self, device: str | None, stop: Any, on_outcome: Callable[[dict[str, Any]], None] | None) -> None:
         from optuna.trial import TrialState
 
         lock_dir = str(Path(self.artifacts) / "sweeps" / ".locks")
+        just_finished = False  # the caller (SweepRunner.run) has just planned the sweep
         while stop is None or not stop.is_set():
             fail_stale_trials(self.study)
-            state = self.state(enqueue=True)
+            state = self.state(enqueue=True, settled=None if just_finished else self.grace)
+            just_finished = False
             if state.waiting == 0:
                 if state.finished:
                     return
@@ -446,12 +495,15 @@ class SweepStudy:
                 else:
                     time.sleep(POLL_SECONDS)
                 continue
+            if stop is not None and stop.is_set():
+                return
             trial = ask(self.study)
             if "run_id" not in trial.user_attrs:  # another worker popped the last one first
                 trial.set_user_attr("idle", True)
                 self.study.tell(trial, state=TrialState.FAIL)
                 continue
             outcome = self.run_one(trial, device, lock_dir, stop)
+            just_finished = True
             if on_outcome is not None:
                 on_outcome(outcome)
             if outcome["outcome"] == "interrupted":

@@ -84,3 +84,16 @@ def test_runs_are_read_back_from_the_storage_and_listed_by_the_dashboard(tiny_da
     listed = loaders.load_runs(tmp_path / "machine_b")  # no run folder here: all from the storage
     assert sorted(listed.run_id) == sorted(r.run_id for r in records)
     assert optuna.get_all_study_names(engine.plain_storage(url)) == ["sweep:eng"]
+
+
+def test_tune_workers_share_one_study(tiny_data_dir, tmp_path):
+    import os
+
+    assert main(["tune", "--data", tiny_data_dir, "--study", "pair", "--trials", "2", "--workers", "2", "--no-prune",
+                 "--sampler-seed", "5", "--epochs", "1", "--batch-size", "512", "--embedding-size", "16",
+                 "--artifacts", str(tmp_path), "--quiet"]) == 0
+    study = optuna.load_study(study_name="pair", storage=f"sqlite:///{(tmp_path / 'studies' / 'pair.db').resolve()}")
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert 2 <= len(complete) <= 3  # two workers that start together may pass the budget by one
+    assert len({t.user_attrs["run_id"] for t in complete}) == len(complete)
+    assert all(not t.user_attrs["worker"].endswith(f":{os.getpid()}") for t in complete)  # trained in the workers
