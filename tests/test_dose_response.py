@@ -45,7 +45,7 @@ def test_spec_rejects_bad_settings(kwargs, message):
 def fake_rows() -> pd.DataFrame:
     rows = []
     for seed in (0, 1):
-        for value, mi, log_var in ((0.0, 2.0, -2.0), (0.01, 1.5, -1.0), (0.1, 1.0 + seed, -1.5)):
+        for value, mi, log_var in ((0.0, 2.0, -2.0), (0.01, 1.5, -1.0), (0.1, 1.4 + 0.2 * seed, -1.5)):
             rows.append({"term": "a2", "value": value, "seed": seed, "run_id": f"r{value}-{seed}",
                          "mi_gaussian_samples": mi, "mi_gaussian_means": 3.0, "mine_samples": np.nan,
                          "valid_recall@5": 0.1, "test_recall@5": 0.09})
@@ -58,26 +58,38 @@ def fake_rows() -> pd.DataFrame:
 def test_summary_verdicts_and_tables_from_known_rows():
     summary = summarise(fake_rows())
     a2 = summary[summary["term"] == "a2"].set_index("value")
-    assert a2.loc[0.1, "mi_gaussian_samples"] == pytest.approx(1.5) and a2.loc[0.1, "mi_gaussian_samples_std"] == 0.5
+    assert a2.loc[0.1, "mi_gaussian_samples"] == pytest.approx(1.5) and a2.loc[0.1, "mi_gaussian_samples_std"] == pytest.approx(0.1)
     assert (summary["seeds"] == 2).all()
     found = {(v["term"], v["quantity"]): v for v in verdicts(summary)}
     mi = found[("a2", "mi_gaussian_samples")]
     assert mi["low"] == 2.0 and mi["high"] == 1.5 and mi["ratio"] == pytest.approx(0.75)
     assert mi["as_expected"] is True and mi["monotone"] is True  # 2.0, 1.5, 1.5: a flat step is not against it
-    assert found[("a2", "mi_gaussian_means")]["as_expected"] is False  # unchanged is not "down"
+    means = found[("a2", "mi_gaussian_means")]
+    assert means["as_expected"] is False and means["outcome"] == "flat"  # unchanged is not "down"
+    assert mi["outcome"] == "as expected" and mi["threshold"] == pytest.approx(0.2)  # 10% of 2.0
     assert found[("a2", "mine_samples")]["as_expected"] is None  # MINE off: not measured
     log_var = found[("a1", "mean_log_var")]
     assert log_var["as_expected"] is True and log_var["monotone"] is False  # -2, -1, -1.5
     assert "rose from -2.000 to -1.500" in verdict_line(log_var) and "as the paper says" in verdict_line(log_var)
     assert "not measured" in verdict_line(found[("a1", "noise_probe_samples")])
-    assert "NOT as the paper says" in verdict_line(found[("a2", "mi_gaussian_means")])
+    assert "flat (within 0.300)" in verdict_line(means)
     table = term_table(summary, "a2")
-    assert list(table.iloc[:, 0]) == [0.0, 0.01, 0.1] and table["mi_gaussian_samples"].iloc[2] == "1.5000 ± 0.5000"
+    assert list(table.iloc[:, 0]) == [0.0, 0.01, 0.1] and table["mi_gaussian_samples"].iloc[2] == "1.5000 ± 0.1000"
     assert "mine_samples" not in table and "mine_shuffled_samples" not in table  # nothing measured
     figure = dose_response_figure(summary)
     assert isinstance(figure, go.Figure) and {trace.name for trace in figure.data} >= {
         "Gaussian MI between modalities (sample, nats)", "mean posterior log-variance", "valid recall@5"}
     assert "as the paper says" in verdict_frame({"verdicts": verdicts(summary)}).columns
+
+
+def test_a_drift_within_noise_is_flat_and_a_move_the_wrong_way_is_against():
+    rows = pd.DataFrame([{"term": "a2", "value": v, "seed": s, "run_id": f"{v}-{s}", "mi_gaussian_samples": mi}
+                         for v, pairs in ((0.0, (1.0, 1.4)), (0.1, (0.8, 1.2))) for s, mi in enumerate(pairs)])
+    noisy = {v["quantity"]: v for v in verdicts(summarise(rows))}["mi_gaussian_samples"]
+    assert noisy["threshold"] == pytest.approx(0.4) and noisy["outcome"] == "flat"  # 2 x std 0.2 > drop 0.2
+    rows["mi_gaussian_samples"] = np.where(rows["value"] > 0, 3.0, 1.0)
+    against = {v["quantity"]: v for v in verdicts(summarise(rows))}["mi_gaussian_samples"]
+    assert against["outcome"] == "against" and "NOT as the paper says" in verdict_line(against)
 
 
 def test_alpha_axis_shows_zero_a_decade_below_the_smallest_value():

@@ -42,7 +42,8 @@ with st.container(border=True):
     st.dataframe(verdict_display(verdicts if show_all else primary), hide_index=True, width="stretch",
                  key="dose_verdicts")
     st.caption("Smallest against largest alpha of each sweep (means over seeds); ✓ moved as the paper says, "
-               "✗ did not, – not measured (no planted factors, or MINE off).")
+               "≈ flat (by less than 10% or twice the std over seeds), ✗ the other way, – not measured (no planted "
+               "factors, or MINE off).")
 
 with st.container(border=True):
     figure = dose_response_figure(summary, k, spec["terms"])

@@ -48,10 +48,12 @@ def dose_response_entries(root: str | Path) -> list[DoseResponseEntry]:
 
 
 def verdict_display(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """The verdict table with a mark per row: ✓ as the paper says, ✗ not, – not measured."""
+    """The verdict table with a mark per row: ✓ moved as the paper says, ≈ flat (within noise), ✗ the
+    other way, – not measured."""
     if verdicts.empty:
         return verdicts
-    marks = verdicts["as the paper says"].map(lambda v: "–" if v is None or pd.isna(v) else "✓" if v else "✗")
+    symbols = {"as expected": "✓", "flat": "≈", "against": "✗"}
+    marks = verdicts["outcome"].map(lambda v: symbols.get(v, "–") if isinstance(v, str) else "–")
     shown = verdicts[["term", "quantity", "expected", "verdict"]].copy()
     shown.insert(0, "", marks)
     return shown

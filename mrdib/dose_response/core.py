@@ -222,10 +222,16 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([means, stds, counts], axis=1).reset_index()
 
 
+# A target "moved" only by more than this fraction of its larger end value (and more than twice
+# the std over seeds at either end): a drift within noise is "flat", not a confirmation.
+MIN_RELATIVE_CHANGE = 0.1
+
+
 def verdicts(summary: pd.DataFrame) -> list[dict[str, Any]]:
     """Per term and target: its value at the smallest and the largest alpha, the change, whether it
-    moved the way the paper says (None when not measured, e.g. no planted noise or MINE off) and
-    whether it did so monotonically over every value in between."""
+    moved the way the paper says (None when not measured, e.g. no planted noise or MINE off) by
+    more than `threshold` (`outcome`: "as expected", "flat" or "against"), and whether it did so
+    monotonically over every value in between."""
     out = []
     for term in TERMS:
         part = summary[summary["term"] == term].sort_values("value")
@@ -239,13 +245,21 @@ def verdicts(summary: pd.DataFrame) -> list[dict[str, Any]]:
             measured = bool(np.isfinite(low) and np.isfinite(high))
             sign = -1.0 if target.direction == "down" else 1.0
             steps = np.diff(series[np.isfinite(series)]) * sign
+            std = part.get(f"{target.column}_std")
+            ends = std.to_numpy(dtype=float)[[0, -1]] if std is not None else np.zeros(2)
+            spread = float(np.max(np.where(np.isfinite(ends), ends, 0.0)))
+            threshold = max(MIN_RELATIVE_CHANGE * max(abs(low), abs(high)), 2.0 * spread) if measured else np.nan
+            signed = sign * (high - low) if measured else np.nan
+            outcome = (None if not measured else "as expected" if signed > threshold
+                       else "against" if signed < -threshold else "flat")
             out.append({
                 "term": term, "quantity": target.column, "label": target.label, "expected": target.direction,
                 "primary": target.primary, "alpha_low": float(part["value"].iloc[0]),
                 "alpha_high": float(part["value"].iloc[-1]), "low": low, "high": high,
                 "change": high - low if measured else float("nan"),
                 "ratio": high / low if measured and low > 0 and high >= 0 else float("nan"),
-                "as_expected": bool(sign * (high - low) > 0) if measured else None,
+                "threshold": threshold, "outcome": outcome,
+                "as_expected": outcome == "as expected" if measured else None,
                 "monotone": bool((steps >= 0).all()) if measured else None,
             })
     return out
@@ -260,7 +274,11 @@ def verdict_line(verdict: dict[str, Any]) -> str:
     moved = "rose" if verdict["change"] > 0 else "fell" if verdict["change"] < 0 else "stayed"
     ratio = verdict.get("ratio")
     ratio = f", {ratio:.2f}x" if ratio is not None and np.isfinite(ratio) else ""
-    how = "as the paper says" if verdict["as_expected"] else f"NOT as the paper says (expected {verdict['expected']})"
+    outcome = verdict.get("outcome") or ("as expected" if verdict["as_expected"] else "against")
+    how = {"as expected": "as the paper says",
+           "flat": f"flat (within {verdict.get('threshold') or 0:.3f}): NOT the move the paper says "
+                   f"(expected {verdict['expected']})",
+           "against": f"NOT as the paper says (expected {verdict['expected']})"}[outcome]
     shape = "" if not verdict["as_expected"] else ", monotone" if verdict["monotone"] else ", not monotone"
     return f"{label} {moved} from {verdict['low']:.3f} to {verdict['high']:.3f}{ratio} as {span}: {how}{shape}"
 

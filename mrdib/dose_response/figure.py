@@ -70,5 +70,6 @@ def verdict_frame(result: dict[str, Any]) -> pd.DataFrame:
     rows = [{"term": v["term"], "quantity": v["label"], "primary": v["primary"], "expected": v["expected"],
              "smallest alpha": v["alpha_low"], "value there": v["low"],
              "largest alpha": v["alpha_high"], "value at largest": v["high"],
-             "as the paper says": v["as_expected"], "verdict": verdict_line(v)} for v in result.get("verdicts", [])]
+             "as the paper says": v["as_expected"], "outcome": v.get("outcome"),
+             "verdict": verdict_line(v)} for v in result.get("verdicts", [])]
     return pd.DataFrame(rows)
