@@ -523,9 +523,19 @@ class WorkerJob:
     grace: int
 
 
+def _stop_when_orphaned(stop_event: Any) -> None:
+    """If the command that started this worker dies (killed, terminal closed), stop after the
+    current batch like on Ctrl-C instead of training on unattended."""
+    parent = os.getppid()
+    while not stop_event.wait(POLL_SECONDS):
+        if os.getppid() != parent:
+            stop_event.set()
+
+
 def worker_main(job: WorkerJob, stop_event: Any, outcomes: Any) -> None:
     """Entry point of a worker process: join the study and work until the sweep is finished."""
     init_worker(job.threads, stop_event)
+    threading.Thread(target=_stop_when_orphaned, args=(stop_event,), daemon=True).start()
     try:
         SweepStudy(job.sweep, job.artifacts, job.storage, job.heartbeat, job.grace).work(
             job.device, stop_event, outcomes.put)
