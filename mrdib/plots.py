@@ -218,3 +218,33 @@ def figure_bytes(fig: go.Figure, fmt: str, width: int | None = None, height: int
             first_line = str(exc).splitlines()[0] if str(exc) else ""
             raise MrdibError(f"{fmt.upper()} export failed ({type(exc).__name__}: {first_line}); "
                              "kaleido needs Chrome or Chromium: install the `chromium` package") from exc
+
+
+NOTEBOOK_RENDERER = "mrdib_notebook"
+
+
+def use_notebook_images(width: int = 900) -> str:
+    """Make figures shown in a notebook carry a static PNG beside plotly's JSON: GitHub, nbviewer and
+    other static viewers cannot run plotly.js and show the JSON as nothing. The PNG comes from kaleido
+    (needs Chromium); without it the figure carries a one-line note saying so instead. Returns the
+    renderer's name (now plotly's default)."""
+    import base64
+
+    import plotly.io as pio
+    from plotly.io._base_renderers import PlotlyRenderer
+
+    class JsonAndImageRenderer(PlotlyRenderer):
+        def to_mimebundle(self, fig_dict):
+            bundle = super().to_mimebundle(fig_dict)
+            figure = go.Figure(fig_dict)
+            try:
+                png = figure_bytes(figure, "png", width=figure.layout.width or width, scale=1)
+            except (MrdibError, ImportError) as error:
+                bundle["text/plain"] = f"(interactive plotly figure; no static image: {error})"
+            else:
+                bundle["image/png"] = base64.b64encode(png).decode()
+            return bundle
+
+    pio.renderers[NOTEBOOK_RENDERER] = JsonAndImageRenderer()
+    pio.renderers.default = NOTEBOOK_RENDERER
+    return NOTEBOOK_RENDERER
