@@ -12,8 +12,10 @@ user attributes, so it keeps its run id and is resumed from the run folder's las
 from __future__ import annotations
 
 import os
+import random
 import re
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -79,17 +81,31 @@ def open_storage(url: str, heartbeat: int | None = DEFAULT_HEARTBEAT, grace: int
         engine_kwargs["connect_args"] = {"timeout": 60}
     else:
         engine_kwargs["pool_pre_ping"] = True
+        if url.startswith("postgresql"):
+            engine_kwargs["connect_args"] = {"connect_timeout": 20}  # an unreachable host fails, not hangs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         engine: dict[str, Any] = {}
         if heartbeat is not None:
             name, callback = _retry_callback()
             engine = {"heartbeat_interval": int(heartbeat), "grace_period": int(grace), name: callback}
-        try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **engine)
-        except (sqlalchemy.exc.SQLAlchemyError, ValueError, ImportError) as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise MrdibError(f"storage {shown}: cannot open the database ({reason})")
+        for attempt in range(6):
+            try:
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **engine)
+            except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError,
+                    sqlalchemy.exc.OperationalError) as exc:
+                # Workers that start together on an empty database race to create its tables.
+                racing = not isinstance(exc, sqlalchemy.exc.OperationalError) or "already exists" in str(exc)
+                if not racing or attempt == 5:
+                    raise MrdibError(f"storage {shown}: cannot open the database ({_first_line(exc)})")
+                time.sleep(0.2 + random.random() * (attempt + 1))
+            except (sqlalchemy.exc.SQLAlchemyError, ValueError, ImportError) as exc:
+                raise MrdibError(f"storage {shown}: cannot open the database ({_first_line(exc)})")
+    raise AssertionError("unreachable")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def fail_stale_trials(study: Any) -> None:
