@@ -50,10 +50,16 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
         if args.dry_run:
             from pathlib import Path
 
+            status: dict[str, str] = {}
+            if args.storage:  # what every machine has done, not only the runs in this artifacts folder
+                from mrdib.experiments.sweep import SweepStudy
+
+                status = SweepStudy(sweep, artifacts, args.storage).state().status
             for dataset in sweep.datasets:
                 for backbone in sweep.backbones:
                     points = first_stage(sweep, artifacts, dataset, backbone)
-                    done = sum(run_state(Path(artifacts) / "runs" / p.run_id) == "done" for p in points)
+                    done = sum((status.get(p.run_id) if status else run_state(Path(artifacts) / "runs" / p.run_id))
+                               == "done" for p in points)
                     print(f"{dataset} / {backbone}: stage 1 {len(points)} runs ({done} done), "
                           f"stage 2 up to {second_stage_size(sweep, dataset, backbone)} runs")
             return 0

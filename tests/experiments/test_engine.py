@@ -18,9 +18,13 @@ from experiment_helpers import one_thread, tiny_data_dir  # noqa: F401 (pytest f
 TRAIN = {"epochs": 1, "batch_size": 512, "embedding_size": 16}
 
 
+def baseline_raw(data_dir: str, name: str = "eng") -> dict:
+    return {"name": name, "datasets": [data_dir], "backbones": ["vbpr"], "seeds": [0, 1], "variants": ["baseline"],
+            "train": dict(TRAIN)}
+
+
 def baseline_sweep(data_dir: str, name: str = "eng"):
-    return sweep_config_from_dict({"name": name, "datasets": [data_dir], "backbones": ["vbpr"], "seeds": [0, 1],
-                                   "variants": ["baseline"], "train": dict(TRAIN)})
+    return sweep_config_from_dict(baseline_raw(data_dir, name))
 
 
 def test_an_unreachable_database_is_one_line_naming_it_without_its_password(tmp_path, capsys):
@@ -67,7 +71,8 @@ def test_a_sweep_with_other_settings_cannot_join_a_stored_one(tiny_data_dir, tmp
         run_sweep(changed, tmp_path, progress=False, threads=1)
 
 
-def test_runs_are_read_back_from_the_storage_and_listed_by_the_dashboard(tiny_data_dir, tmp_path, monkeypatch):
+def test_runs_are_read_back_from_the_storage_and_listed_by_the_dashboard(tiny_data_dir, tmp_path, monkeypatch,
+                                                                          capsys):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     run_sweep(baseline_sweep(tiny_data_dir), tmp_path / "machine_a", progress=False, threads=1, storage=url)
     records = storage_records(url, artifacts=tmp_path / "machine_b")
@@ -77,6 +82,13 @@ def test_runs_are_read_back_from_the_storage_and_listed_by_the_dashboard(tiny_da
     assert set(frame.backbone) == {"vbpr"} and frame["test/recall@5"].notna().all()
     with pytest.raises(MrdibError, match="no study named 'nope'"):
         storage_records(url, ["nope"])
+
+    import yaml
+
+    config = tmp_path / "eng.yaml"
+    config.write_text(yaml.safe_dump(baseline_raw(tiny_data_dir)))
+    assert main(["sweep", str(config), "--artifacts", str(tmp_path / "machine_b"), "--storage", url, "--dry-run"]) == 0
+    assert "stage 1 2 runs (2 done)" in capsys.readouterr().out  # done on machine a, seen from machine b
 
     from app.lib import loaders
 
