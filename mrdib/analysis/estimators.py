@@ -122,8 +122,9 @@ def gaussian_cca_mi(a: np.ndarray, b: np.ndarray, settings: GaussianMiSettings |
 @dataclass
 class CalibratedMineSettings:
     """Effort of one calibrated MINE estimate. Each restart draws a new train/validation/test split
-    of the items and a new critic; the critic trains at most `steps` steps and the state with the
-    best validation bound (checked every `eval_every` steps, and at step 0) is scored on test."""
+    of the items and a new critic; the critic trains at most `steps` steps (fewer when `patience`
+    evaluations in a row find no better validation bound) and the state with the best validation
+    bound (checked every `eval_every` steps, and at step 0) is scored on test."""
 
     steps: int = 600
     restarts: int = 2
@@ -132,6 +133,7 @@ class CalibratedMineSettings:
     weight_decay: float = 0.5  # AdamW's decoupled decay on the critic: it overfits 64-d inputs otherwise
     hidden: int = 128
     eval_every: int = 20
+    patience: int = 10  # stop after this many evaluations without a better validation bound (0: never)
     validation_fraction: float = 0.2
     test_fraction: float = 0.2
     marginal_permutations: int = 16  # shuffles that estimate E_marginal[e^T] on validation and test
@@ -196,6 +198,8 @@ def _one_calibrated_fit(a: torch.Tensor, b: torch.Tensor, settings: CalibratedMi
             bound = _fixed_bound(estimator, val_a, val_b, val_perm)
             if bound > best[0]:
                 best = (bound, step, copy.deepcopy(estimator.state_dict()))
+            elif settings.patience and step - best[1] >= settings.patience * settings.eval_every:
+                break
     estimator.load_state_dict(best[2])
     return {"estimate": _fixed_bound(estimator, test_a, test_b, test_perm), "validation": best[0],
             "step": float(best[1])}
