@@ -17,11 +17,11 @@ install: $(BIN)/python
 install-dev: install
 	$(BIN)/pip install -r requirements-dev.txt
 
-# Builds the demo runs if the artifacts folder has none, then opens the dashboard on localhost
-# (http://localhost:8501; .streamlit/config.toml binds it to 127.0.0.1).
+# Starts the dashboard on http://localhost:8501 (127.0.0.1 only) at once; when the artifacts folder
+# has no runs, the demo runs build in the background with their progress on the Welcome page.
 app: install
-	MRDIB_ARTIFACTS=$(ARTIFACTS) $(BIN)/python -m mrdib demo --artifacts $(ARTIFACTS) --if-empty
-	MRDIB_ARTIFACTS=$(ARTIFACTS) $(BIN)/streamlit run app/main.py --server.address 127.0.0.1
+	mkdir -p $(ARTIFACTS)
+	$(BIN)/python -m mrdib dashboard --artifacts $(ARTIFACTS)
 
 demo: install
 	$(BIN)/python -m mrdib demo --artifacts $(ARTIFACTS)

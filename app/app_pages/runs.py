@@ -5,7 +5,7 @@ import json
 import streamlit as st
 
 from app.lib.downloads import table_downloads
-from app.lib.filters import alpha_values, filter_runs, runs_table, setting_names
+from app.lib.filters import alpha_values, filter_runs, runs_table, setting_names, split_constant_columns
 from app.lib.loaders import load_record, load_runs, setting_configs
 from app.lib.view import require_runs, warn_corrupt
 
@@ -38,28 +38,30 @@ def run_list() -> None:
     shown = filter_runs(current, datasets, backbones, statuses, mrdib or "all", seeds, alphas)
     warn_corrupt(shown)
     table = runs_table(shown, setting_names(setting_configs(current)))
+    shown_table, constant = split_constant_columns(table)
     st.caption(f"{len(shown)} of {len(current)} runs" +
                (f"; refreshing every {REFRESH_SECONDS} s while a run trains" if training and auto_refresh else "")
-               + ". `setting`: what the runs were trained with, apart from seed and alphas (runs that share it are "
-                 "averaged over seeds on the other pages). Test NDCG and the run folder: Inspect one run, below.")
-    small = {"width": "small"}
+               + ("; every run shown has " + ", ".join(f"{ {'dataset': 'data set'}.get(name, name)} **{value}**"
+                                                        for name, value in constant.items()) if constant else "")
+               + ". `alphas`: a1 · a2 · a3 (— for a baseline); `setting`: what a run was trained with apart from "
+                 "seed and alphas (runs that share it are averaged over seeds on the other pages). Test NDCG and "
+                 "the run folder: Inspect one run, below.")
     column_config = {
-        "status": st.column_config.TextColumn(**small),
-        "epoch": st.column_config.TextColumn(**small, help="epochs done / planned"),
-        "run_id": st.column_config.TextColumn("run", width="medium"),
-        "dataset": st.column_config.TextColumn(width="medium"),
-        "backbone": st.column_config.TextColumn(**small),
-        "mrdib": st.column_config.CheckboxColumn("MRdIB", **small),
-        **{alpha: st.column_config.TextColumn(**small) for alpha in ("a1", "a2", "a3")},
-        "seed": st.column_config.NumberColumn(**small),
-        "best_epoch": st.column_config.NumberColumn("best ep.", **small, help="epoch with the best validation score"),
-        "valid/recall@5": st.column_config.NumberColumn("valid R@5", format="%.4f", **small),
-        "test/recall@5": st.column_config.NumberColumn("test R@5", format="%.4f", **small),
-        "seconds_per_epoch": st.column_config.NumberColumn("s/epoch", format="%.2f", **small),
-        "setting": st.column_config.TextColumn(width="medium"),
+        "status": st.column_config.TextColumn(width=70),
+        "epoch": st.column_config.TextColumn(width=55, help="epochs done / planned"),
+        "run_id": st.column_config.TextColumn("run", width=250),
+        "dataset": st.column_config.TextColumn(width=120),
+        "backbone": st.column_config.TextColumn(width=70),
+        "alphas": st.column_config.TextColumn(width=125, help="a1 · a2 · a3"),
+        "seed": st.column_config.NumberColumn(width=45),
+        "best_epoch": st.column_config.NumberColumn("best", width=45, help="epoch with the best validation score"),
+        "valid/recall@5": st.column_config.NumberColumn("valid R@5", format="%.4f", width=75),
+        "test/recall@5": st.column_config.NumberColumn("test R@5", format="%.4f", width=75),
+        "seconds_per_epoch": st.column_config.NumberColumn("s/epoch", format="%.2f", width=60),
+        "setting": st.column_config.TextColumn(width=230),
     }
-    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 740), key="runs_table",
-                 column_config=column_config)
+    st.dataframe(shown_table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 740),
+                 key="runs_table", column_config=column_config)
     table_downloads(table, "runs", key="runs_download")
 
 

@@ -10,9 +10,13 @@ import pandas as pd
 from mrdib.plots import alpha_text
 from mrdib.tables import ALPHAS, alphas_label
 
-# Narrow enough for the page: test NDCG, the update time and the run folder are in "Inspect one run".
-RUN_TABLE_COLUMNS = ["status", "epoch", "run_id", "dataset", "backbone", "mrdib", "a1", "a2", "a3", "seed",
-                     "best_epoch", "valid/recall@5", "test/recall@5", "seconds_per_epoch", "setting", "problem"]
+# Narrow enough for the page: test NDCG, the update time and the run folder are in "Inspect one run";
+# `alphas` says "—" for a baseline, so no MRdIB column is needed.
+RUN_TABLE_COLUMNS = ["status", "epoch", "run_id", "dataset", "backbone", "alphas", "seed", "best_epoch",
+                     "valid/recall@5", "test/recall@5", "seconds_per_epoch", "setting"]
+# (A corrupt folder's problem is the warning above the table.)
+# Columns that leave the table for its caption when every shown run has the same value.
+CONSTANT_COLUMNS = ("dataset", "backbone", "setting")
 NO_ALPHA = "—"  # a baseline has no alphas
 # Always named in a setting's description; other settings only where settings differ.
 _SETTING_HEAD = (("train.epochs", "{} epochs"), ("train.learning_rate", "lr {:g}"), ("train.batch_size", "batch {}"),
@@ -80,22 +84,32 @@ def setting_names(configs: dict[str, dict]) -> dict[str, str]:
 
 
 def runs_table(runs: pd.DataFrame, setting_labels: dict[str, str] | None = None) -> pd.DataFrame:
-    """The Runs page's table: `epoch` reads "3/40" so a run in progress shows how far it is; alphas read as
-    written in papers ("—" for a baseline); `setting` is its readable name when `setting_labels` has one."""
+    """The Runs page's table: `epoch` reads "3/40" so a run in progress shows how far it is; `alphas` reads
+    "0.001 · 0.01 · 0.01" (a1 · a2 · a3, "—" for a baseline); `setting` is its readable name when
+    `setting_labels` has one."""
     table = runs.copy()
     table["epoch"] = [f"{'?' if pd.isna(done) else done}/{'?' if pd.isna(total) else total}"
                       for done, total in zip(table.get("epochs_run", []), table.get("epochs", []))]
     mrdib = table["mrdib"].astype(bool) if "mrdib" in table else pd.Series(False, index=table.index)
-    for alpha in ALPHAS:
-        if alpha in table:
-            table[alpha] = [alpha_text(float(v)) if on and not pd.isna(v) else NO_ALPHA
-                            for on, v in zip(mrdib, table[alpha])]
+    if all(alpha in table for alpha in ALPHAS):
+        rows = table[list(ALPHAS)].itertuples(index=False)
+        table["alphas"] = [" · ".join(alpha_text(float(v)) for v in values)
+                           if on and not any(pd.isna(v) for v in values) else NO_ALPHA
+                           for on, values in zip(mrdib, rows)]
     if "setting" in table and setting_labels:
         table["setting"] = [setting_labels.get(s, s) if isinstance(s, str) else "" for s in table["setting"]]
-    columns = [c for c in RUN_TABLE_COLUMNS if c in table]
-    if "problem" in table and not table["problem"].notna().any():
-        columns.remove("problem")
-    return table[columns].reset_index(drop=True)
+    return table[[c for c in RUN_TABLE_COLUMNS if c in table]].reset_index(drop=True)
+
+
+def split_constant_columns(table: pd.DataFrame, columns=CONSTANT_COLUMNS) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Drop the `columns` that hold one value in every readable row (with two rows or more; a corrupt
+    folder knows none); returns the narrower table and {column: its one value}, for a caption."""
+    readable = table[table["status"] != "corrupt"] if "status" in table else table
+    constant = {}
+    for column in columns:
+        if column in table and len(table) > 1 and len(readable) and readable[column].nunique(dropna=False) == 1:
+            constant[column] = str(readable[column].iloc[0])
+    return table.drop(columns=list(constant)), constant
 
 
 def run_label(row: pd.Series) -> str:

@@ -42,8 +42,8 @@ def default_runs(runs: pd.DataFrame) -> list[str]:
     full = []
     if "setting" in runs:
         for (dataset, backbone), alphas in reference_alphas(runs).items():
-            at_reference = ours[(ours["dataset"] == dataset) & (ours["backbone"] == backbone)
-                                & ours[list(ALPHAS)].apply(lambda row: np.allclose(row.to_numpy(float), alphas), axis=1)]
+            on_reference = ours[list(ALPHAS)].apply(lambda row: np.allclose(row.to_numpy(float), alphas), axis=1)
+            at_reference = ours[(ours["dataset"] == dataset) & (ours["backbone"] == backbone) & on_reference]
             full.append(at_reference[at_reference["status"] == "done"])
     for candidate in (pd.concat(full).sort_values("modified", ascending=False).itertuples() if full else ()):
         if pd.isna(candidate.seed):

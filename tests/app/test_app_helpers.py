@@ -8,7 +8,7 @@ import pandas as pd
 
 from app.lib.disentangle import separation_summary
 from app.lib.downloads import csv_table
-from app.lib.filters import NO_ALPHA, runs_table, setting_names
+from app.lib.filters import NO_ALPHA, runs_table, setting_names, split_constant_columns
 from app.lib.sensitivity import grid_sizes, richest_grid
 
 
@@ -45,11 +45,18 @@ def test_sensitivity_opens_on_the_richest_grid_not_the_first_name():
 def test_runs_table_alphas_and_setting_are_readable():
     table = runs_table(runs(), {"s1": "20 epochs, lr 0.001, batch 512, d 64"})
     by_id = table.set_index("run_id")
-    assert list(by_id.loc["vb", ["a1", "a2", "a3"]]) == [NO_ALPHA] * 3
-    assert list(by_id.loc["va", ["a1", "a2", "a3"]]) == ["0.0001", "0.01", "0.01"]
+    assert by_id.loc["vb", "alphas"] == NO_ALPHA and by_id.loc["va", "alphas"] == "0.0001 · 0.01 · 0.01"
     assert set(table["setting"]) == {"20 epochs, lr 0.001, batch 512, d 64"}
-    assert "None" not in table.astype(str).to_numpy() and "problem" not in table  # no column of Nones
-    assert not {"updated", "test/ndcg@5"} & set(table.columns)
+    assert "None" not in table.astype(str).to_numpy() and "nan" not in table["alphas"].to_numpy()
+    assert not {"updated", "test/ndcg@5", "problem", "mrdib", "a1"} & set(table.columns)
+
+
+def test_constant_columns_move_to_the_caption():
+    table = runs_table(runs(), {"s1": "20 epochs"})
+    narrow, constant = split_constant_columns(table)
+    assert constant == {"dataset": "synthetic", "setting": "20 epochs"}  # two backbones: that column stays
+    assert "backbone" in narrow and not {"dataset", "setting"} & set(narrow.columns)
+    assert split_constant_columns(table.iloc[:1])[1] == {}  # one row: nothing to factor out
 
 
 def test_setting_names_say_what_differs():

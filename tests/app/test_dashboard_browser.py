@@ -1,5 +1,8 @@
 """The dashboard in a real browser: each page opens in headless Chromium without an exception box,
-and its charts draw. Screenshots land in test-artifacts/screenshots/ for a person to look at."""
+and its charts draw; what a first-time user meets is checked where a browser sees it (the launcher
+from another folder with the demo building in the background, links, no internet requests, a table
+that fits, tick labels and a legend that do not collide). Screenshots land in
+test-artifacts/screenshots/ for a person to look at."""
 
 from __future__ import annotations
 
@@ -8,13 +11,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("MRDIB_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -31,7 +35,7 @@ PAGES = {
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (Debian package chromium)"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs {CHROMIUM} (Debian package chromium, or MRDIB_CHROMIUM)"),
 ]
 
 
@@ -133,3 +137,167 @@ def test_figure_and_table_downloads(dashboard_url, browser_page, tmp_path):
     assert files["PNG"].read_bytes().startswith(b"\x89PNG")
     latex = files["LaTeX"].read_text()
     assert r"\begin{tabular}" in latex and r"\textbf{" in latex and r"$\pm$" in latex
+
+
+# -- what a first-time user meets -------------------------------------------------------------------
+
+def _local(url: str, dashboard_url: str) -> bool:
+    return url.startswith((dashboard_url, "data:", "blob:", "about:"))
+
+
+def test_no_page_fetches_anything_from_the_internet(dashboard_url, browser_page):
+    """Offline machines: every request (favicon, fonts, scripts) goes to the dashboard itself."""
+    page = browser_page
+    outside = []
+    listener = lambda request: None if _local(request.url, dashboard_url) else outside.append(request.url)  # noqa: E731
+    page.on("request", listener)
+    try:
+        for path in PAGES:
+            page.goto(f"{dashboard_url}/{path}")
+            _wait_until_idle(page)
+        icon = page.locator('link[rel~="icon"]').first.get_attribute("href")
+    finally:
+        page.remove_listener("request", listener)
+    assert outside == [], f"requests outside the dashboard: {sorted(set(outside))[:5]}"
+    with urllib.request.urlopen(urllib.parse.urljoin(dashboard_url + "/", icon), timeout=10) as response:
+        assert response.read().startswith(b"\x89PNG")  # the icon shipped in app/
+
+
+def test_welcome_page_lists_the_pages_as_links(dashboard_url, browser_page):
+    page = browser_page
+    page.goto(dashboard_url)
+    _wait_until_idle(page)
+    links = page.locator('[data-testid="stMain"] a[data-testid="stPageLink-NavLink"]')
+    hrefs = [links.nth(index).get_attribute("href") for index in range(links.count())]
+    assert hrefs == ["runs", "metrics", "disentanglement", "sensitivity", "traces", "ablations", "dose"]
+    assert all(links.nth(index).is_visible() for index in range(links.count()))
+    links.filter(has_text="Sensitivity").click()
+    page.get_by_role("heading", name="Sensitivity").first.wait_for(timeout=30_000)
+
+
+def test_a_mistyped_artifacts_folder_says_it_does_not_exist(dashboard_url, browser_page, fixture_artifacts):
+    page = browser_page
+    page.goto(dashboard_url)
+    _wait_until_idle(page)
+    typo = str(fixture_artifacts) + "-typo"
+    box = page.locator('[data-testid="stSidebar"] input[type="text"]').first
+    box.fill(typo)
+    box.press("Enter")
+    page.get_by_text("does not exist").first.wait_for(timeout=30_000)
+    assert page.get_by_role("button", name="Build the demo runs").count() == 0
+    assert not Path(typo).exists()
+    box.fill("")
+    box.press("Enter")
+    _wait_until_idle(page)
+
+
+def test_runs_table_fits_the_page(dashboard_url, browser_page):
+    page = browser_page
+    page.set_viewport_size({"width": 1400, "height": 1600})
+    page.goto(f"{dashboard_url}/runs")
+    _wait_until_idle(page)
+    grid = page.locator('[data-testid="stDataFrame"] .dvn-scroller').first
+    grid.wait_for(timeout=30_000)
+    widths = grid.evaluate("(el) => [el.scrollWidth, el.clientWidth]")
+    assert widths[0] <= widths[1] + 2, f"the runs table scrolls sideways: {widths[0]} px in {widths[1]} px"
+
+
+def _boxes(page, selector: str) -> list[dict]:
+    return page.evaluate("""(selector) => Array.from(document.querySelectorAll(selector)).map((el) => {
+        const box = el.getBoundingClientRect();
+        return {left: box.left, right: box.right, top: box.top, bottom: box.bottom, text: el.textContent};
+    })""", selector)
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+def test_sensitivity_ticks_read_as_alphas_and_do_not_collide(dashboard_url, browser_page):
+    page = browser_page
+    page.goto(f"{dashboard_url}/sensitivity")
+    _wait_until_idle(page)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] g.xtick text', timeout=60_000)
+    ticks = _boxes(page, '[data-testid="stPlotlyChart"] g.xtick text')
+    texts = [tick["text"] for tick in ticks]
+    assert "0.0001" in texts and "0.001" in texts and not any("µ" in t or "m" == t[-1:] for t in texts), texts
+    for index, tick in enumerate(ticks):
+        assert not any(_overlap(tick, other) for other in ticks[index + 1:]), f"tick {tick['text']} collides"
+
+
+def test_cluster_colourbar_does_not_cover_the_legend(dashboard_url, browser_page):
+    page = browser_page
+    page.goto(f"{dashboard_url}/disentanglement")
+    _wait_until_idle(page)
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Colour").click()
+    page.get_by_role("option", name="item cluster").first.click()
+    _wait_until_idle(page)
+    page.wait_for_selector('[data-testid="stPlotlyChart"] g.colorbar', timeout=60_000)
+    legend = _boxes(page, '[data-testid="stPlotlyChart"] g.legend')
+    colorbar = _boxes(page, '[data-testid="stPlotlyChart"] g.colorbar')
+    assert legend and colorbar
+    page.screenshot(path=str(SCREENSHOTS / "disentanglement_cluster.png"), full_page=True)
+    assert not _overlap(legend[0], colorbar[0]), (legend[0], colorbar[0])
+    assert page.get_by_text("What these runs show").count() == 1
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses with a listening TCP socket on `port`, from /proc/net/tcp{,6} (Linux)."""
+    addresses = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local.partition(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                addresses.add(address)
+    return addresses
+
+
+def test_launcher_from_another_folder_binds_localhost_and_builds_the_demo_in_the_background(tmp_path, browser_page):
+    """`python -m mrdib dashboard` started outside the repository: the page answers within seconds,
+    only on 127.0.0.1, shows the demo's progress, and the first finished run appears by itself."""
+    port = _free_port()
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("MRDIB_ARTIFACTS", None)
+    log = tmp_path / "launcher.log"
+    started = time.monotonic()
+    with open(log, "w") as handle:
+        launcher = subprocess.Popen([sys.executable, "-m", "mrdib", "dashboard", "--port", str(port), "--artifacts",
+                                     str(artifacts)], cwd=tmp_path, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if launcher.poll() is not None or time.monotonic() - started > 60:
+                pytest.fail(f"the dashboard did not answer within 60 s: {log.read_text()[-2000:]}")
+            time.sleep(0.3)
+        print(f"dashboard answered after {time.monotonic() - started:.1f} s")
+        addresses = _listening_addresses(port)
+        assert addresses and addresses <= {"0100007F", "00000000000000000000000001000000"}, addresses  # loopback
+        page = browser_page
+        page.goto(url)
+        page.get_by_text("Building the demo runs in the background").wait_for(timeout=60_000)
+        page.get_by_text("Demo runs:").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(SCREENSHOTS / "welcome_demo_building.png"), full_page=True)
+        # the first run lands and the page shows it without a reload (the progress fragment reruns it)
+        page.locator('[data-testid="stMetric"]').first.wait_for(timeout=150_000)
+        print(f"first demo run on the page after {time.monotonic() - started:.1f} s")
+        assert page.get_by_text("run folders under").count() == 1
+    finally:
+        launcher.terminate()
+        launcher.wait(timeout=60)
+    from mrdib import demo
+
+    status = demo.read_status(artifacts)
+    assert status is not None and not demo.is_building(status)  # the launcher stopped its demo process too
