@@ -36,8 +36,9 @@ st.caption(f"{split} metrics at the best validation epoch; mean ± std over seed
               "paper columns; ")
            + "bold = best of the baseline/+MRdIB pair.")
 st.dataframe(styled(display, bold), hide_index=True, width="stretch", key="metrics_table",
-             column_config={"alphas": st.column_config.TextColumn(width=230), "variant": st.column_config.TextColumn(
-                 width=110), "seeds": st.column_config.TextColumn(width=60)})
+             column_config={"alphas": st.column_config.TextColumn(width=175),
+                            "variant": st.column_config.TextColumn(width=100),
+                            "seeds": st.column_config.TextColumn(width=50)})
 left_out = left_out_runs(runs)
 if left_out:
     st.caption(f"{left_out} finished runs trained with another setting (epochs, learning rate, ...) are left out: "

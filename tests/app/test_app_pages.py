@@ -140,6 +140,10 @@ def test_metrics_table_values_match_the_runs(artifacts_env):
     improvement = (at_reference.mean() - base.mean()) / base.mean() * 100
     assert table.loc["improvement %", "recall@5"] == f"{improvement:+.1f}%"
     assert "recall@10" not in table.columns
+    # synthetic data: the paper reports nothing, and the caption does not describe paper columns
+    assert not [c for c in table.columns if c.endswith(" paper")]
+    captions = " ".join(c.value for c in app.caption)
+    assert "no paper columns" in captions and "`paper` columns are" not in captions
     [chart] = app.get("plotly_chart")
 
     app.toggle(key="metrics_more_k").set_value(True).run()

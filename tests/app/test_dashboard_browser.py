@@ -191,15 +191,17 @@ def test_a_mistyped_artifacts_folder_says_it_does_not_exist(dashboard_url, brows
     _wait_until_idle(page)
 
 
-def test_runs_table_fits_the_page(dashboard_url, browser_page):
+@pytest.mark.parametrize("path", ["runs", "metrics"])
+def test_table_fits_the_page(dashboard_url, browser_page, path):
+    """No sideways scrolling for the Runs table or the metrics table (its alphas column not cut off)."""
     page = browser_page
     page.set_viewport_size({"width": 1400, "height": 1600})
-    page.goto(f"{dashboard_url}/runs")
+    page.goto(f"{dashboard_url}/{path}")
     _wait_until_idle(page)
     grid = page.locator('[data-testid="stDataFrame"] .dvn-scroller').first
     grid.wait_for(timeout=30_000)
     widths = grid.evaluate("(el) => [el.scrollWidth, el.clientWidth]")
-    assert widths[0] <= widths[1] + 2, f"the runs table scrolls sideways: {widths[0]} px in {widths[1]} px"
+    assert widths[0] <= widths[1] + 2, f"the {path} table scrolls sideways: {widths[0]} px in {widths[1]} px"
 
 
 def _boxes(page, selector: str) -> list[dict]:
