@@ -434,11 +434,9 @@ class SweepStudy:
                 if outcome["outcome"] != "busy" or beat.lost.is_set():
                     break
                 # Another sweep on this machine is training the same run folder: wait for it.
-                if stop is not None and stop.wait(POLL_SECONDS * 5):
+                if pause(stop, POLL_SECONDS * 5):
                     outcome = {**outcome, "outcome": "interrupted", "error": "interrupted"}
                     break
-                if stop is None:
-                    time.sleep(POLL_SECONDS * 5)
             lost = {**outcome, "outcome": "lost", "error": "heartbeat lost"}
             if beat.lost.is_set():  # declared dead by another worker, which has taken the point over
                 return lost
@@ -490,10 +488,7 @@ class SweepStudy:
             if state.waiting == 0:
                 if state.finished:
                     return
-                if stop is not None:
-                    stop.wait(POLL_SECONDS)
-                else:
-                    time.sleep(POLL_SECONDS)
+                pause(stop, POLL_SECONDS)
                 continue
             if stop is not None and stop.is_set():
                 return
@@ -523,11 +518,36 @@ class WorkerJob:
     grace: int
 
 
+class StopFlag:
+    """Tells worker processes to stop, without locks: a multiprocessing.Event cannot be used, as a
+    worker that exits or is killed while waiting on one leaves its set() waiting forever for it."""
+
+    def __init__(self, context: Any):
+        self._value = context.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._value.value = 1
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
+
+
+def pause(stop: Any, seconds: float) -> bool:
+    """Sleep `seconds`, or less once `stop` is set; True when it is."""
+    deadline = time.monotonic() + seconds
+    while stop is None or not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(0.1, left))
+    return True
+
+
 def _stop_when_orphaned(stop_event: Any) -> None:
     """If the command that started this worker dies (killed, terminal closed), stop after the
     current batch like on Ctrl-C instead of training on unattended."""
     parent = os.getppid()
-    while not stop_event.wait(POLL_SECONDS):
+    while not pause(stop_event, POLL_SECONDS):
         if os.getppid() != parent:
             stop_event.set()
 
@@ -650,7 +670,7 @@ class SweepRunner:
 
     def _run_processes(self) -> bool:
         context = multiprocessing.get_context("spawn")
-        stop_event, outcomes = context.Event(), context.Queue()
+        stop_event, outcomes = StopFlag(context), context.Queue()
         processes = [context.Process(target=worker_main, name=f"mrdib-sweep-worker-{index}",
                                      args=(replace(self.job, device=device), stop_event, outcomes))
                      for index, device in enumerate(self.devices)]
