@@ -100,11 +100,11 @@ def _train_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--a1", type=float, help="KL compression weight")
     parser.add_argument("--a2", type=float, help="MINE redundancy weight")
     parser.add_argument("--a3", type=float, help="per-modality (unique information) weight")
-    parser.add_argument("--critic-lr", dest="critic_lr", type=float, help="the MINE critic's learning rate (1e-3)")
+    parser.add_argument("--critic-lr", dest="critic_lr", type=float, help="the MINE critic's learning rate (3e-3)")
     parser.add_argument("--critic-steps", dest="critic_steps", type=int,
-                        help="critic updates per encoder step (1; extra ones reuse the step's z)")
+                        help="critic updates per encoder step (5; extra ones reuse the step's z)")
     parser.add_argument("--critic-warmup-steps", dest="critic_warmup_steps", type=int,
-                        help="steps the critic trains alone before a2 reaches the encoders (100)")
+                        help="steps the critic trains alone before a2 ramps up over as many (100)")
     parser.add_argument("--mine-bound", dest="mine_bound", choices=("dv", "nwj"),
                         help="the MI lower bound: dv (the paper's, default) or nwj")
     parser.add_argument("--unique-mode", dest="unique_mode", choices=("standalone", "conditional"),

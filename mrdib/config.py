@@ -24,9 +24,9 @@ class MRdIBConfig:
     a2: float = 0.01  # MINE redundancy weight
     a3: float = 0.01  # per-modality (unique) BPR weight
     critic_hidden: int = 64
-    critic_lr: float = 1e-3
-    critic_steps: int = 1  # critic updates per encoder step (the extra ones on the step's detached z)
-    critic_warmup_steps: int = 100  # steps the critic trains alone before the encoders feel a2
+    critic_lr: float = 3e-3
+    critic_steps: int = 5  # critic updates per encoder step (the extra ones on the step's detached z)
+    critic_warmup_steps: int = 100  # steps the critic trains alone (a2 then ramps up over as many)
     critic_standardise: bool = True  # the critic sees z standardised per batch (no learned scale)
     mine_bound: str = "dv"  # "dv" (the paper's Donsker-Varadhan, MINE-corrected) or "nwj"
     mine_batch_size: int = 512  # item pairs per step for the MINE bound

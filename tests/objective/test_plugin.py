@@ -134,12 +134,12 @@ def test_min_max_critic_ascends_and_encoders_descend(small_data):
 def test_critic_warm_up_keeps_a2_from_the_encoders_then_releases_it(small_data):
     model = wrapped_vbpr(small_data, a1=0.0, a2=0.5, a3=0.0, critic_warmup_steps=2)
     batch = first_batch(small_data)
-    weights = [float(model.training_step(batch).logs["losses/redundancy_weight"]) for _ in range(3)]
-    assert weights == [0.0, 0.0, 0.5]
+    weights = [float(model.training_step(batch).logs["losses/redundancy_weight"]) for _ in range(6)]
+    assert weights == [0.0, 0.0, 0.0, 0.25, 0.5, 0.5]  # two steps alone, then a linear ramp to a2
     # The count survives a checkpoint, so a resumed run does not warm up again.
     restored = wrapped_vbpr(small_data, a1=0.0, a2=0.5, a3=0.0, critic_warmup_steps=2)
     restored.load_state_dict(model.state_dict())
-    assert restored.steps_done == 3 and restored.redundancy_weight() == 0.5
+    assert restored.steps_done == 6 and restored.redundancy_weight() == 0.5
 
 
 def test_critic_learns_during_warm_up_and_encoders_feel_nothing(small_data):
