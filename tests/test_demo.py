@@ -1,0 +1,29 @@
+"""The demo plan: its first batch fills every dashboard page, run ids are fixed, nothing repeats."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from mrdib.demo import DemoRun, demo_plan, first_batch_size
+
+
+def test_first_batch_fills_every_page():
+    plan = demo_plan(("vbpr", "freedom", "mgcn"))
+    first = plan[:first_batch_size()]
+    assert {run.backbone for run in first} == {"vbpr"}  # the fastest backbone first
+    centre = DemoRun("vbpr", True).alphas
+    assert any(not run.mrdib for run in first)  # Metrics, Disentanglement, Traces: a baseline beside +MRdIB
+    at_centre = Counter(run.alphas for run in first if run.mrdib)
+    assert at_centre[centre] >= 2 and at_centre.most_common(1)[0][0] == centre  # the sensitivity page's centre
+    for position in range(3):  # each sensitivity panel draws a line: a second value of its alpha alone
+        assert any(run.mrdib and run.alphas[position] != centre[position]
+                   and all(run.alphas[i] == centre[i] for i in range(3) if i != position) for run in first)
+
+
+def test_plan_has_fixed_unique_ids_and_every_variant():
+    plan = demo_plan(("vbpr", "freedom", "mgcn"))
+    ids = [run.run_id for run in plan]
+    assert len(ids) == len(set(ids)) == 25
+    assert ids[:2] == ["demo-vbpr-base-s0", "demo-vbpr-mrdib-0.001-0.01-0.01-s0"]
+    assert {"demo-vbpr-mrdib-0-0.01-0.01-s0", "demo-vbpr-mrdib-0.001-0-0-s0", "demo-mgcn-base-s1"} <= set(ids)
+    assert demo_plan(("vbpr", "freedom", "mgcn")) == plan
