@@ -152,7 +152,7 @@ def test_no_page_fetches_anything_from_the_internet(dashboard_url, browser_page)
     listener = lambda request: None if _local(request.url, dashboard_url) else outside.append(request.url)  # noqa: E731
     page.on("request", listener)
     try:
-        for path in PAGES:
+        for path in [*PAGES, "dose"]:
             page.goto(f"{dashboard_url}/{path}")
             _wait_until_idle(page)
         icon = page.locator('link[rel~="icon"]').first.get_attribute("href")
