@@ -276,7 +276,7 @@ class MRdIB(nn.Module):
             "losses/unique": unique_total.detach(),
             "losses/redundancy_weight": backbone_loss.new_tensor(weight),
         })
-        refresh = self._critic_refresh(detached_pairs, len(mine_index)) if cfg.critic_steps > 1 else None
+        refresh = self._critic_refresh(detached_pairs, len(mine_index)) if cfg.critic_steps > 1 and detached_pairs else None
         return StepOutput(loss, None, logs, refresh)
 
     def _critic_refresh(self, pairs: dict[str, tuple[torch.Tensor, torch.Tensor]], n: int
