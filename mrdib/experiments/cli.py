@@ -51,6 +51,7 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
             from pathlib import Path
 
             status: dict[str, str] = {}
+            total_runs = 0
             if args.storage:  # what every machine has done, not only the runs in this artifacts folder
                 from mrdib.experiments.sweep import SweepStudy
 
@@ -60,8 +61,11 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
                     points = first_stage(sweep, artifacts, dataset, backbone)
                     done = sum((status.get(p.run_id) if status else run_state(Path(artifacts) / "runs" / p.run_id))
                                == "done" for p in points)
+                    later = second_stage_size(sweep, dataset, backbone)
+                    total_runs += len(points) + later
                     print(f"{dataset} / {backbone}: stage 1 {len(points)} runs ({done} done), "
-                          f"stage 2 up to {second_stage_size(sweep, dataset, backbone)} runs")
+                          f"later stages up to {later} runs")
+            print(f"{sweep.name}: up to {total_runs} runs")
             return 0
         result = run_sweep(sweep, artifacts, workers=args.workers, progress=False if args.quiet else None,
                            command=_invocation("sweep", args, ("config",), ("workers", "threads", "device", "artifacts")),
@@ -70,6 +74,8 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
         counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items())) or "nothing to do"
         print(f"sweep {sweep.name}: {counts}; plan: {result.plan_path}")
         for key, chosen in result.selections.items():
+            if chosen.get("baseline_params") is not None:
+                print(f"  {key}: baseline {chosen['baseline_params']} chosen on valid {chosen.get('metric')}")
             if chosen.get("alphas") is not None:
                 print(f"  {key}: alphas {chosen['alphas']} chosen on valid {chosen.get('metric')}")
             else:

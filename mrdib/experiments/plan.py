@@ -5,6 +5,11 @@ It runs in two stages per (data set, backbone): first the baselines and the alph
 selection seeds), then, once validation has chosen the alphas, the chosen alphas on the
 remaining seeds and the ablations at the chosen alphas. Every point carries a deterministic
 run id (a hash of its resolved config), so a rerun finds exactly the runs it already has.
+
+A `baseline_grid` gives the baseline the same treatment as the alphas: its own settings (e.g.
+reg_weight) are tried on the selection seeds, and the one validation chooses runs on the other
+seeds (`baseline_final`). With `mrdib_uses_baseline_choice` the alpha grid waits for that choice
+and runs at the baseline's chosen settings, so +MRdIB is tuned on top of a tuned baseline.
 """
 
 from __future__ import annotations
@@ -126,12 +131,29 @@ class SweepConfig:
     train: dict[str, Any] = field(default_factory=dict)  # fixed overrides: epochs, patience, batch_size...
     mrdib: dict[str, Any] = field(default_factory=dict)  # e.g. critic_lr; alphas come from the grid
     backbone_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per backbone name
+    # Per backbone, backbone_params to choose on validation for the baseline: {name: [values]};
+    # several names: every combination. E.g. {vbpr: {reg_weight: [1e-5, 1e-4, 1e-3]}}.
+    baseline_grid: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    mrdib_uses_baseline_choice: bool = False  # the alpha grid runs at the baseline's chosen settings
     artifacts: str | None = None
     notes: str = ""  # copied verbatim into the report
 
     @property
     def grid_seeds(self) -> list[int]:
         return list(self.selection_seeds) if self.selection_seeds else list(self.seeds)
+
+    def baseline_settings(self, backbone: str) -> list[dict[str, Any]]:
+        """The baseline_grid of one backbone as a list of settings; [] when it has none."""
+        grid = self.baseline_grid.get(backbone) or {}
+        if not grid:
+            return []
+        names = list(grid)
+        return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
+
+    def waits_for_baseline(self, backbone: str) -> bool:
+        """Whether this backbone's alpha grid runs only after the baseline's settings are chosen."""
+        return (self.mrdib_uses_baseline_choice and "mrdib" in self.variants and "baseline" in self.variants
+                and bool(self.baseline_settings(backbone)))
 
     def runs_ablations(self, dataset: str, backbone: str) -> bool:
         return ("mrdib" in self.variants and bool(self.ablations)
@@ -153,6 +175,23 @@ def _float_list(where: str, values: Any) -> list[float]:
         return [float(v) for v in values]
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: expected numbers, got {values!r}")
+
+
+def _baseline_grid(where: str, raw: Any) -> dict[str, dict[str, list[Any]]]:
+    """{backbone: {param: [values]}} with every list non-empty and free of repeats."""
+    if not isinstance(raw or {}, dict):
+        raise ConfigError(f"{where}: 'baseline_grid' must map backbone names to {{param: [values]}}")
+    grid: dict[str, dict[str, list[Any]]] = {}
+    for backbone, params in (raw or {}).items():
+        if not isinstance(params, dict) or not params:
+            raise ConfigError(f"{where}: baseline_grid.{backbone} must be a non-empty mapping {{param: [values]}}, "
+                              "e.g. {reg_weight: [0.0001, 0.001]}")
+        grid[str(backbone)] = {}
+        for name, values in params.items():
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"{where}: baseline_grid.{backbone}.{name} must be a non-empty list of values")
+            grid[str(backbone)][str(name)] = list(dict.fromkeys(values))
+    return grid
 
 
 def sweep_config_from_dict(raw: dict[str, Any], where: str = "sweep config") -> SweepConfig:
@@ -198,6 +237,11 @@ def sweep_config_from_dict(raw: dict[str, Any], where: str = "sweep config") -> 
             if not isinstance(value or {}, dict):
                 raise ConfigError(f"{where}: '{key}' must be a mapping")
             value = dict(value or {})
+        elif key == "baseline_grid":
+            value = _baseline_grid(where, value)
+        elif key == "mrdib_uses_baseline_choice":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: mrdib_uses_baseline_choice must be true or false, got {value!r}")
         elif key in ("name", "metric", "notes", "artifacts") and value is not None:
             value = str(value)
         setattr(cfg, key, value)
@@ -225,10 +269,15 @@ def _validate(cfg: SweepConfig, where: str) -> None:
     for key in ("seed", "stop_metric"):
         if key in cfg.train:
             raise ConfigError(f"{where}: train.{key} is set by the sweep itself (use 'seeds' / 'metric')")
-    unknown = [name for name in cfg.backbone_params if name not in cfg.backbones]
-    if unknown:
-        raise ConfigError(f"{where}: backbone_params is keyed by backbone name; '{unknown[0]}' is not in "
-                          f"backbones ({', '.join(cfg.backbones)})")
+    for key in ("backbone_params", "baseline_grid"):
+        unknown = [name for name in getattr(cfg, key) if name not in cfg.backbones]
+        if unknown:
+            raise ConfigError(f"{where}: {key} is keyed by backbone name; '{unknown[0]}' is not in "
+                              f"backbones ({', '.join(cfg.backbones)})")
+    if cfg.baseline_grid and "baseline" not in cfg.variants:
+        raise ConfigError(f"{where}: baseline_grid is set but variants has no 'baseline'")
+    if cfg.mrdib_uses_baseline_choice and not cfg.baseline_grid:
+        raise ConfigError(f"{where}: mrdib_uses_baseline_choice needs a baseline_grid to choose from")
     for key in ("ablation_backbones", "ablation_datasets"):
         subset = getattr(cfg, key)
         pool = cfg.backbones if key == "ablation_backbones" else cfg.datasets
@@ -261,11 +310,13 @@ class SweepPoint:
     seed: int
     alphas: Alphas | None
     config: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)  # backbone settings from the baseline grid
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "stage": self.stage, "dataset": self.dataset, "backbone": self.backbone,
                 "variant": self.variant, "seed": self.seed,
-                "alphas": list(self.alphas) if self.alphas is not None else None}
+                "alphas": list(self.alphas) if self.alphas is not None else None,
+                **({"params": dict(self.params)} if self.params else {})}
 
 
 def dataset_label(spec: str) -> str:
@@ -294,8 +345,9 @@ def point_run_id(cfg: RunConfig, variant: str) -> str:
 
 
 def make_point(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str, stage: str, seed: int,
-               alphas: Alphas | None) -> SweepPoint:
-    """Resolve one point's RunConfig the way `mrdib train` would (backbone defaults < sweep values)."""
+               alphas: Alphas | None, params: dict[str, Any] | None = None) -> SweepPoint:
+    """Resolve one point's RunConfig the way `mrdib train` would (backbone defaults < sweep values
+    < `params`, the baseline grid's settings)."""
     mrdib: dict[str, Any] = dict(sweep.mrdib)
     if alphas is None:
         mrdib["enabled"] = False
@@ -305,45 +357,82 @@ def make_point(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str, 
         "data": dataset, "backbone": backbone, "artifacts": artifacts,
         "train": {**sweep.train, "seed": seed, "stop_metric": sweep.metric},
         "mrdib": mrdib,
-        "backbone_params": dict(sweep.backbone_params.get(backbone, {})),
+        "backbone_params": {**sweep.backbone_params.get(backbone, {}), **(params or {})},
     }
     cfg = resolve_config(backbone, {}, values)
     variant = variant_of(cfg.to_dict()["mrdib"])
     cfg.run_id = point_run_id(cfg, variant)
-    return SweepPoint(cfg.run_id, stage, dataset, backbone, variant, seed, alphas, cfg.to_dict())
+    return SweepPoint(cfg.run_id, stage, dataset, backbone, variant, seed, alphas, cfg.to_dict(), dict(params or {}))
 
 
 def first_stage(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str) -> list[SweepPoint]:
-    """Baselines on every seed and the alpha grid on the selection seeds."""
+    """What can run at once: the baselines (on every seed, or their grid on the selection seeds)
+    and the alpha grid on the selection seeds, unless it waits for the baseline's choice."""
     points = []
     if "baseline" in sweep.variants:
-        points += [make_point(sweep, artifacts, dataset, backbone, "baseline", seed, None) for seed in sweep.seeds]
-    if "mrdib" in sweep.variants:
-        points += [make_point(sweep, artifacts, dataset, backbone, "grid", seed, alphas)
-                   for alphas in sweep.alphas.triples() for seed in sweep.grid_seeds]
+        settings = sweep.baseline_settings(backbone)
+        if settings:
+            points += [make_point(sweep, artifacts, dataset, backbone, "baseline_grid", seed, None, params)
+                       for params in settings for seed in sweep.grid_seeds]
+        else:
+            points += [make_point(sweep, artifacts, dataset, backbone, "baseline", seed, None)
+                       for seed in sweep.seeds]
+    if "mrdib" in sweep.variants and not sweep.waits_for_baseline(backbone):
+        points += alpha_grid(sweep, artifacts, dataset, backbone)
+    return _unique(points)
+
+
+def alpha_grid(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str,
+               params: dict[str, Any] | None = None) -> list[SweepPoint]:
+    """The alpha grid on the selection seeds, at `params` (the baseline's choice) when given."""
+    return _unique([make_point(sweep, artifacts, dataset, backbone, "grid", seed, alphas, params)
+                    for alphas in sweep.alphas.triples() for seed in sweep.grid_seeds])
+
+
+def baseline_stage(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str,
+                   params: dict[str, Any]) -> list[SweepPoint]:
+    """Once the baseline grid has chosen `params`: the baseline there on the seeds the grid skipped,
+    and the alpha grid at `params` when +MRdIB uses the baseline's choice."""
+    points = [make_point(sweep, artifacts, dataset, backbone, "baseline_final", seed, None, params)
+              for seed in sweep.seeds if seed not in sweep.grid_seeds]
+    if sweep.waits_for_baseline(backbone):
+        points += alpha_grid(sweep, artifacts, dataset, backbone, params)
     return _unique(points)
 
 
 def second_stage(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str,
-                 chosen: Alphas) -> list[SweepPoint]:
-    """The chosen alphas on the seeds the grid skipped, and the ablations at the chosen alphas."""
+                 chosen: Alphas, params: dict[str, Any] | None = None) -> list[SweepPoint]:
+    """The chosen alphas on the seeds the grid skipped, and the ablations at the chosen alphas
+    (at `params`, the backbone settings the alpha grid ran at)."""
     if "mrdib" not in sweep.variants:
         return []
-    points = [make_point(sweep, artifacts, dataset, backbone, "final", seed, chosen)
+    points = [make_point(sweep, artifacts, dataset, backbone, "final", seed, chosen, params)
               for seed in sweep.seeds if seed not in sweep.grid_seeds]
     if sweep.runs_ablations(dataset, backbone):
-        points += [make_point(sweep, artifacts, dataset, backbone, "ablation", seed, ablate(chosen, ablation))
+        points += [make_point(sweep, artifacts, dataset, backbone, "ablation", seed, ablate(chosen, ablation), params)
                    for ablation in sweep.ablations for seed in sweep.seeds]
     return _unique(points)
 
 
 def second_stage_size(sweep: SweepConfig, dataset: str, backbone: str) -> int:
-    """How many runs stage two will add (an upper bound, for the progress bar's total)."""
-    if "mrdib" not in sweep.variants:
-        return 0
+    """How many runs the later stages will add after `first_stage` (an upper bound, for the
+    progress bar's total and `--dry-run`)."""
     extra_seeds = len([s for s in sweep.seeds if s not in sweep.grid_seeds])
+    size = 0
+    if "baseline" in sweep.variants and sweep.baseline_settings(backbone):
+        size += extra_seeds
+        if sweep.waits_for_baseline(backbone):
+            size += len(sweep.alphas.triples()) * len(sweep.grid_seeds)
+    if "mrdib" not in sweep.variants:
+        return size
     ablations = len(sweep.ablations) * len(sweep.seeds) if sweep.runs_ablations(dataset, backbone) else 0
-    return extra_seeds + ablations
+    return size + extra_seeds + ablations
+
+
+def planned_size(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str) -> int:
+    """Every run the sweep will have for one (data set, backbone) once finished (an upper bound:
+    an ablation that coincides with a grid point is trained once)."""
+    return len(first_stage(sweep, artifacts, dataset, backbone)) + second_stage_size(sweep, dataset, backbone)
 
 
 def _unique(points: list[SweepPoint]) -> list[SweepPoint]:

@@ -18,6 +18,7 @@ atomically) for people and for `mrdib report --sweep NAME`.
 from __future__ import annotations
 
 import fcntl
+import json
 import multiprocessing
 import os
 import queue
@@ -36,7 +37,7 @@ from mrdib.errors import MrdibError, RunError
 from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, Heartbeat, ask, fail_stale_trials,
                                       open_storage, redact, sqlite_url, threads_per_worker, worker_devices,
                                       worker_name)
-from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, first_stage, second_stage,
+from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, baseline_stage, first_stage, second_stage,
                                     second_stage_size)
 from mrdib.experiments.selection import select_by_validation
 from mrdib.io import atomic_write_json
@@ -256,6 +257,10 @@ def _sweep_identity(sweep: SweepConfig) -> dict[str, Any]:
     identity = asdict(sweep)
     for key in ("artifacts", "notes"):
         identity.pop(key, None)
+    # Settings added later are left out at their defaults, so studies stored before them still match.
+    for key, default in (("baseline_grid", {}), ("mrdib_uses_baseline_choice", False)):
+        if identity.get(key) == default:
+            identity.pop(key, None)
     return identity
 
 
@@ -290,7 +295,8 @@ class SweepStudy:
                                          direction="maximize", load_if_exists=True)
         self.pairs = [(d, b) for d in sweep.datasets for b in sweep.backbones]
         self._first: dict[tuple[str, str], list[SweepPoint]] = {}
-        self._second: dict[tuple[tuple[str, str], Alphas], list[SweepPoint]] = {}
+        self._middle: dict[tuple[tuple[str, str], str], list[SweepPoint]] = {}
+        self._second: dict[tuple[tuple[str, str], Alphas, str], list[SweepPoint]] = {}
         self.grace = grace
 
     def check_config(self) -> None:
@@ -317,21 +323,26 @@ class SweepStudy:
         self.study.enqueue_trial({}, user_attrs={"run_id": point.run_id,
                                                  "point": {**point.to_dict(), "config": point.config}})
 
+    def _valid_scores(self, points: list[SweepPoint], key_of: Callable[[SweepPoint], str],
+                      by_run: dict[str, list[Any]]) -> dict[str, dict[int, float]]:
+        """{candidate key: {seed: validation score}} from the finished trials of `points`."""
+        from optuna.trial import TrialState
+
+        scores: dict[str, dict[int, float]] = {}
+        for point in points:
+            for trial in by_run.get(point.run_id, []):
+                if trial.state == TrialState.COMPLETE:
+                    value = trial.user_attrs.get(RUN_ATTR, {}).get("summary", {}).get("valid", {}).get(self.sweep.metric)
+                    if value is not None:
+                        scores.setdefault(key_of(point), {})[point.seed] = float(value)
+        return scores
+
     def _select(self, pair: tuple[str, str], grid: list[SweepPoint], by_run: dict[str, list[Any]]
                 ) -> tuple[Alphas | None, dict[str, Any]]:
         """Choose the alphas of one (data set, backbone) from its grid trials' validation scores."""
-        from optuna.trial import TrialState
-
-        metric = self.sweep.metric
-        scores: dict[str, dict[int, float]] = {}
-        for point in grid:
-            for trial in by_run.get(point.run_id, []):
-                if trial.state == TrialState.COMPLETE:
-                    value = trial.user_attrs.get(RUN_ATTR, {}).get("summary", {}).get("valid", {}).get(metric)
-                    if value is not None:
-                        scores.setdefault(repr(point.alphas), {})[point.seed] = float(value)
+        scores = self._valid_scores(grid, lambda p: repr(p.alphas), by_run)
         key = select_by_validation(scores)
-        record: dict[str, Any] = {"dataset": pair[0], "backbone": pair[1], "metric": metric,
+        record: dict[str, Any] = {"dataset": pair[0], "backbone": pair[1], "metric": self.sweep.metric,
                                   "grid_points": len({repr(p.alphas) for p in grid}), "scored_points": len(scores)}
         chosen = next((p.alphas for p in grid if repr(p.alphas) == key), None) if key else None
         if chosen is not None:
@@ -341,15 +352,49 @@ class SweepStudy:
             record.update(alphas=None, reason="no grid point finished")
         return chosen, record
 
+    def _select_baseline(self, grid: list[SweepPoint], by_run: dict[str, list[Any]]
+                         ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """Choose the baseline's settings from its grid trials' validation scores, like the alphas."""
+        def key_of(point: SweepPoint) -> str:
+            return json.dumps(point.params, sort_keys=True, default=str)
+
+        scores = self._valid_scores(grid, key_of, by_run)
+        key = select_by_validation(scores)
+        record: dict[str, Any] = {"baseline_grid_points": len({key_of(p) for p in grid}),
+                                  "baseline_scored_points": len(scores)}
+        chosen = next((dict(p.params) for p in grid if key_of(p) == key), None) if key else None
+        record["baseline_params"] = chosen
+        if chosen is not None:
+            record["baseline_valid_mean"] = sum(scores[key].values()) / len(scores[key])
+        return chosen, record
+
     def _first_stage(self, pair: tuple[str, str]) -> list[SweepPoint]:
         if pair not in self._first:  # resolving a point's config reads YAML: once per worker
             self._first[pair] = first_stage(self.sweep, self.artifacts, *pair)
         return self._first[pair]
 
-    def _second_stage(self, pair: tuple[str, str], chosen: Alphas) -> list[SweepPoint]:
-        if (pair, chosen) not in self._second:
-            self._second[(pair, chosen)] = second_stage(self.sweep, self.artifacts, *pair, chosen)
-        return self._second[(pair, chosen)]
+    def _baseline_stage(self, pair: tuple[str, str], params: dict[str, Any]) -> list[SweepPoint]:
+        key = (pair, json.dumps(params, sort_keys=True, default=str))
+        if key not in self._middle:
+            self._middle[key] = baseline_stage(self.sweep, self.artifacts, *pair, params)
+        return self._middle[key]
+
+    def _second_stage(self, pair: tuple[str, str], chosen: Alphas, params: dict[str, Any] | None) -> list[SweepPoint]:
+        key = (pair, chosen, json.dumps(params, sort_keys=True, default=str))
+        if key not in self._second:
+            self._second[key] = second_stage(self.sweep, self.artifacts, *pair, chosen, params)
+        return self._second[key]
+
+    def planned_total(self, state: "SweepState") -> int:
+        """Runs known so far plus, for each unfinished pair, the ones its later stages will add."""
+        known: dict[tuple[str, str], int] = {}
+        for point in state.points:
+            known[(point.dataset, point.backbone)] = known.get((point.dataset, point.backbone), 0) + 1
+        later = 0
+        for pair in state.pending_pairs:
+            planned = len(self._first_stage(pair)) + second_stage_size(self.sweep, *pair)
+            later += max(0, planned - known.get(pair, 0))
+        return len(state.points) + later
 
     def state(self, enqueue: bool = False, retry_failed: bool = False, settled: float | None = None) -> SweepState:
         """Read the sweep from the study; with `enqueue`, also queue every point that has no live
@@ -388,18 +433,43 @@ class SweepStudy:
                     self._enqueue(point)
                     status[point.run_id] = "planned"
 
+        def finished(planned: list[SweepPoint]) -> bool:
+            return all(status[p.run_id] in _FINAL for p in planned)
+
         for pair in self.pairs:
             first = self._first_stage(pair)
             add(first)
-            if not all(status[p.run_id] in _FINAL for p in first):
+            if not finished(first):
                 pending.append(pair)
                 continue
+            grid, params = [p for p in first if p.stage == "grid"], None
+            baseline_record: dict[str, Any] = {}
+            if self.sweep.baseline_settings(pair[1]) and "baseline" in self.sweep.variants:
+                params, baseline_record = self._select_baseline(
+                    [p for p in first if p.stage == "baseline_grid"], by_run)
+                selections[f"{pair[0]}/{pair[1]}"] = {"dataset": pair[0], "backbone": pair[1],
+                                                      "metric": self.sweep.metric, "alphas": None,
+                                                      "reason": "alpha grid not finished", **baseline_record}
+                if params is None:
+                    selections[f"{pair[0]}/{pair[1]}"]["reason"] = "no baseline grid point finished"
+                    continue
+                middle = self._baseline_stage(pair, params)
+                add(middle, last_end([p.run_id for p in first]))
+                if self.sweep.waits_for_baseline(pair[1]):
+                    grid = [p for p in middle if p.stage == "grid"]
+                    if not finished(grid):
+                        pending.append(pair)
+                        continue
+                else:
+                    params = None  # the alpha grid ran at the sweep's own backbone settings
             if "mrdib" not in self.sweep.variants:
+                if baseline_record:
+                    selections[f"{pair[0]}/{pair[1]}"]["reason"] = "no +MRdIB in this sweep"
                 continue
-            chosen, record = self._select(pair, [p for p in first if p.stage == "grid"], by_run)
-            selections[f"{pair[0]}/{pair[1]}"] = record
+            chosen, record = self._select(pair, grid, by_run)
+            selections[f"{pair[0]}/{pair[1]}"] = {**record, **baseline_record}
             if chosen is not None:
-                add(self._second_stage(pair, chosen), last_end([p.run_id for p in first]))
+                add(self._second_stage(pair, chosen, params), last_end([p.run_id for p in first + grid]))
         if enqueue:
             for key, record in selections.items():
                 if self.study.user_attrs.get(f"selection:{key}") != record:
@@ -614,7 +684,7 @@ class SweepRunner:
         })
 
     def _total(self, state: SweepState) -> int:
-        return len(state.points) + sum(second_stage_size(self.sweep, *pair) for pair in state.pending_pairs)
+        return self.study.planned_total(state)
 
     # -- running ---------------------------------------------------------------------------
     def run(self) -> SweepResult:

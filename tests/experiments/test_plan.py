@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from mrdib.errors import ConfigError
-from mrdib.experiments.plan import (PAPER_ALPHA_GRID, ablate, canonical_ablation, first_stage, make_point,
-                                    read_sweep_config, second_stage, second_stage_size, sweep_config_from_dict,
-                                    variant_of)
+from mrdib.experiments.plan import (PAPER_ALPHA_GRID, ablate, baseline_stage, canonical_ablation, first_stage,
+                                    make_point, planned_size, read_sweep_config, second_stage, second_stage_size,
+                                    sweep_config_from_dict, variant_of)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,6 +51,12 @@ def test_ablation_aliases_map_to_the_papers_names():
     ({"selection_seeds": [7]}, "subset of seeds"),
     ({"name": "a b"}, "may hold only"),
     ({"ablation_backbones": ["soil"]}, "does not run"),
+    ({"baseline_grid": {"mgcn": {"reg_weight": [0.1]}}}, "baseline_grid is keyed by backbone name"),
+    ({"baseline_grid": {"vbpr": {"reg_weight": []}}}, "baseline_grid.vbpr.reg_weight must be a non-empty list"),
+    ({"baseline_grid": {"vbpr": [0.1]}}, "baseline_grid.vbpr must be a non-empty mapping"),
+    ({"variants": ["mrdib"], "baseline_grid": {"vbpr": {"reg_weight": [0.1]}}}, "variants has no 'baseline'"),
+    ({"mrdib_uses_baseline_choice": True}, "needs a baseline_grid"),
+    ({"baseline_grid": {"vbpr": {"reg_weight": [0.1]}}, "mrdib_uses_baseline_choice": "yes"}, "true or false"),
 ])
 def test_bad_configs_fail_with_one_line_naming_the_problem(raw, fragment):
     with pytest.raises(ConfigError, match=fragment) as info:
@@ -97,6 +103,37 @@ def test_stages_grid_on_selection_seeds_then_final_seeds_and_ablations_at_the_ch
     assert sorted(p.seed for p in second if p.stage == "final") == [1, 2]
     assert {(p.variant, p.alphas) for p in second if p.stage == "ablation"} == {
         ("no_kl_a1", (0.0, 0.01, 0.01)), ("kl_only", (0.01, 0.0, 0.0))}
+
+
+def test_baseline_grid_is_chosen_like_the_alphas_and_mrdib_can_wait_for_its_choice():
+    raw = {"seeds": [0, 1, 2], "selection_seeds": [0], "ablations": ["a1=0"],
+           "alphas": {"mode": "points", "points": [[0.001, 0.01, 0.01], [0.01, 0.01, 0.01]]},
+           "baseline_grid": {"vbpr": {"reg_weight": [0.0001, 0.01]}}}
+    plain = sweep_config_from_dict(raw)
+    first = first_stage(plain, "a", "synthetic", "vbpr")
+    grid = [p for p in first if p.stage == "baseline_grid"]
+    assert sorted((p.params["reg_weight"], p.seed) for p in grid) == [(0.0001, 0), (0.01, 0)]
+    assert {p.config["backbone_params"]["reg_weight"] for p in grid} == {0.0001, 0.01}
+    # reg_weight 0.0001 is VBPR's default: that grid point is the very run an untuned sweep trains.
+    untuned = make_point(sweep_config_from_dict({}), "a", "synthetic", "vbpr", "baseline", 0, None)
+    assert untuned.run_id in {p.run_id for p in grid}
+    assert [p.stage for p in first].count("grid") == 2  # not waiting: the alphas run at once, at the default
+    assert all(p.config["backbone_params"]["reg_weight"] == 0.0001 for p in first if p.stage == "grid")
+    middle = baseline_stage(plain, "a", "synthetic", "vbpr", {"reg_weight": 0.01})
+    assert [(p.stage, p.seed, p.params) for p in middle] == [
+        ("baseline_final", 1, {"reg_weight": 0.01}), ("baseline_final", 2, {"reg_weight": 0.01})]
+
+    waiting = sweep_config_from_dict({**raw, "mrdib_uses_baseline_choice": True})
+    first = first_stage(waiting, "a", "synthetic", "vbpr")
+    assert {p.stage for p in first} == {"baseline_grid"}
+    middle = baseline_stage(waiting, "a", "synthetic", "vbpr", {"reg_weight": 0.01})
+    assert sorted(p.stage for p in middle) == ["baseline_final"] * 2 + ["grid"] * 2
+    assert all(p.config["backbone_params"]["reg_weight"] == 0.01 for p in middle)
+    second = second_stage(waiting, "a", "synthetic", "vbpr", (0.01, 0.01, 0.01), {"reg_weight": 0.01})
+    assert all(p.config["backbone_params"]["reg_weight"] == 0.01 for p in second)
+    assert len(first) + len(middle) + len(second) == planned_size(waiting, "a", "synthetic", "vbpr") == 2 + 4 + 5
+    # Equal budgets: both sides try two configurations on the selection seed, then run three seeds.
+    assert len(first) == len([p for p in middle if p.stage == "grid"])
 
 
 def test_ablations_only_for_the_named_backbones():

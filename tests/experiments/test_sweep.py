@@ -47,6 +47,25 @@ def test_sweep_runs_both_stages_chooses_on_validation_and_a_rerun_skips_everythi
     assert len(json.loads(again.plan_path.read_text())["history"]) == 2
 
 
+def test_baseline_grid_choice_feeds_the_alpha_grid(tiny_data_dir, tmp_path, capsys):
+    sweep = tiny_sweep(tiny_data_dir, ablations=[], baseline_grid={"vbpr": {"reg_weight": [0.0001, 0.1]}},
+                       mrdib_uses_baseline_choice=True)
+    result = run_sweep(sweep, tmp_path, progress=True, threads=1)
+    # 2 baseline grid, 1 baseline final seed, 2 alpha grid at the chosen reg_weight, 1 final seed
+    assert result.complete and result.counts == {"trained": 6}
+    assert "6/6" in capsys.readouterr().err
+    plan = json.loads(result.plan_path.read_text())
+    reg = {p["params"]["reg_weight"]: read_run(tmp_path / "runs" / p["run_id"]).summary["valid"]["recall@5"]
+           for p in plan["points"] if p["stage"] == "baseline_grid"}
+    record = plan["selections"][f"{tiny_data_dir}/vbpr"]
+    chosen = record["baseline_params"]["reg_weight"]
+    assert reg[chosen] == max(reg.values()) and record["alphas"] is not None
+    later = [p for p in plan["points"] if p["stage"] in ("baseline_final", "grid", "final")]
+    assert len(later) == 4 and all(p["params"] == {"reg_weight": chosen} for p in later)
+    configs = [read_run(tmp_path / "runs" / p["run_id"]).config for p in later]
+    assert all(c["backbone_params"]["reg_weight"] == chosen for c in configs)
+
+
 class _StopAfterFirstEpoch(Callback):
     def __init__(self, error: BaseException):
         self.error = error
