@@ -99,6 +99,26 @@ def table3_display(frame: pd.DataFrame) -> pd.DataFrame:
     } for row in frame.itertuples()])
 
 
+def budget_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """The tuning budgets side by side: configurations / runs / epochs (hours) per side."""
+    def side(row: Any, name: str) -> str:
+        return (f"{getattr(row, name + '_configs')} / {getattr(row, name + '_runs')} / "
+                f"{getattr(row, name + '_epochs')} ({getattr(row, name + '_hours'):.2f} h)")
+
+    def cap(row: Any) -> str:
+        hit = [label for label, flag in (("baseline", row.baseline_chosen_hits_cap),
+                                         ("+MRdIB", row.mrdib_chosen_hits_cap)) if flag]
+        return ", ".join(hit) if hit else "no"
+
+    return pd.DataFrame([{
+        "data set": row.dataset, "backbone": row.backbone,
+        "baseline configs / runs / epochs": side(row, "baseline"),
+        "+MRdIB configs / runs / epochs": side(row, "mrdib"),
+        "ablations runs / epochs": f"{row.ablations_runs} / {row.ablations_epochs}",
+        "chosen hit the epoch cap": cap(row),
+    } for row in frame.itertuples()])
+
+
 # -- Markdown and LaTeX ---------------------------------------------------------------------------
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -251,6 +271,12 @@ def render_markdown(report: Report, title: str = "Results", report_command: str 
              "this file.", ""]
     lines += _commands_section(report, report_command)
     lines += _setup_section(report)
+    if not report.budgets.empty:
+        lines += ["## Budgets: what each side was chosen among", "",
+                  "Per backbone and data set: the configurations each side's choice on validation saw, the runs "
+                  "(configurations x seeds) and epochs trained for it, and whether the chosen configuration "
+                  "stopped at the epoch cap on some seed (then early stopping never fired and more epochs might "
+                  "change it). Full numbers in budgets.csv.", "", markdown_table(budget_display(report.budgets)), ""]
     lines += ["## Table 1: baseline vs +MRdIB (test)", ""]
     lines += _summary_lines(report)
     for dataset in report.table1.dataset.drop_duplicates():
@@ -288,7 +314,8 @@ def write_report(report: Report, out_dir: str | Path, title: str = "Results", ma
         written.append(path)
 
     for name, frame in (("table1", report.table1), ("table2_ablations", report.table2),
-                        ("table3_time", report.table3), ("sensitivity", report.sensitivity)):
+                        ("table3_time", report.table3), ("sensitivity", report.sensitivity),
+                        ("budgets", report.budgets)):
         save(f"{name}.csv", frame.to_csv(index=False))
     latex = []
     for dataset in report.table1.dataset.drop_duplicates():

@@ -46,6 +46,7 @@ class Report:
     n_runs: int
     budget: dict[str, float] = field(default_factory=dict)
     sweep_plan: dict[str, Any] | None = None
+    budgets: pd.DataFrame = field(default_factory=pd.DataFrame)  # per pair and side, see `budget_table`
 
 
 def format_alphas(alphas: Sequence[float] | None) -> str:
@@ -173,6 +174,42 @@ def table3(selections: dict[tuple[str, str], Selection]) -> pd.DataFrame:
                      "mean_epochs_run": sum(epochs) / len(epochs) if epochs else math.nan})
     return pd.DataFrame(rows, columns=["dataset", "backbone", "baseline_seconds", "baseline_std", "baseline_n",
                                        "mrdib_seconds", "mrdib_std", "mrdib_n", "overhead_pct", "mean_epochs_run"])
+
+
+# -- budgets ----------------------------------------------------------------------------------
+
+BUDGET_SIDES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("baseline", ("baseline",)), ("mrdib", ("full",)), ("ablations", tuple(ABLATIONS)))
+
+
+def _hits_cap(group: ConfigResults | None) -> bool:
+    """Whether any seed of a configuration stopped at its epoch cap (early stopping never fired)."""
+    cap = (group.train.get("epochs") if group else None) or 0
+    return bool(group and cap and any(e >= int(cap) for e in group.epochs_run.values()))
+
+
+def budget_table(selections: dict[tuple[str, str], Selection], groups: list[ConfigResults]) -> pd.DataFrame:
+    """What each side was tuned with, per (data set, backbone): configurations it chose among, runs
+    and epochs trained (all seeds), training hours (seconds per epoch x epochs), and whether its
+    chosen configuration hit the epoch cap. Ablations are listed apart: they choose nothing."""
+    rows = []
+    for (dataset, backbone), chosen in sorted(selections.items()):
+        mine = [g for g in groups if (g.dataset, g.backbone) == (dataset, backbone)]
+        row: dict[str, Any] = {"dataset": dataset, "backbone": backbone}
+        for side, variants in BUDGET_SIDES:
+            side_groups = [g for g in mine if g.variant in variants]
+            epochs = [e for g in side_groups for e in g.epochs_run.values()]
+            seconds = [g.seconds_per_epoch.get(seed, math.nan) * e for g in side_groups
+                       for seed, e in g.epochs_run.items()]
+            row.update({f"{side}_configs": len(side_groups), f"{side}_runs": len(epochs),
+                        f"{side}_epochs": sum(epochs),
+                        f"{side}_hours": sum(v for v in seconds if math.isfinite(v)) / 3600})
+        row["baseline_chosen_hits_cap"] = _hits_cap(chosen.baseline)
+        row["mrdib_chosen_hits_cap"] = _hits_cap(chosen.mrdib)
+        rows.append(row)
+    columns = ["dataset", "backbone"] + [f"{side}_{what}" for side, _ in BUDGET_SIDES
+                                         for what in ("configs", "runs", "epochs", "hours")]
+    return pd.DataFrame(rows, columns=columns + ["baseline_chosen_hits_cap", "mrdib_chosen_hits_cap"])
 
 
 # -- sensitivity ------------------------------------------------------------------------------
@@ -331,4 +368,4 @@ def build_report(artifacts: str | Path, sweeps: Sequence[str] = (), metric: str 
         groups=groups, selections=selections, table1=table1(selections), table2=table2(selections, groups, metric),
         table3=table3(selections), sensitivity=sensitivity(selections, groups, (metric,)), metric=metric,
         n_runs=sum(len(g.valid) for g in groups), budget=compute_budget(groups),
-        sweep_plan={"plans": plans} if plans else None)
+        sweep_plan={"plans": plans} if plans else None, budgets=budget_table(selections, groups))

@@ -84,13 +84,31 @@ def test_sensitivity_uses_the_shared_seeds_and_marks_the_choice(artifacts):
     assert report.budget["runs"] == 15 and report.budget["epochs"] == 45
 
 
+def test_budgets_count_each_sides_configurations_runs_and_epochs(artifacts, fake_run):
+    root = artifacts[0]
+    # A second baseline configuration, better on validation, that stops at its epoch cap of 4.
+    for seed in range(3):
+        fake_run(root, f"base-lr-{seed}", seed=seed, valid={"recall@5": 0.15}, test={"recall@5": 0.1},
+                 epochs=4, train={"learning_rate": 0.01, "epochs": 4}, seconds_per_epoch=3.0)
+    report = build_report(root)
+    row = report.budgets.iloc[0]
+    assert (row.baseline_configs, row.baseline_runs, row.baseline_epochs) == (2, 6, 9 + 12)
+    assert row.baseline_hours == pytest.approx((9 * 2.0 + 12 * 3.0) / 3600)
+    assert (row.mrdib_configs, row.mrdib_runs, row.mrdib_epochs) == (3, 5, 15)  # chosen x 3 seeds + 2 grid points
+    assert (row.ablations_runs, row.ablations_epochs) == (7, 21)
+    assert row.baseline_chosen_hits_cap and not row.mrdib_chosen_hits_cap
+    assert report.selections[("toy", "vbpr")].baseline.train["learning_rate"] == 0.01
+    markdown = render.render_markdown(report)
+    assert "| toy | vbpr | 2 / 6 / 21 (0.01 h) | 3 / 5 / 15 (0.01 h) | 7 / 21 | baseline |" in markdown
+
+
 def test_write_report_files_markdown_and_latex(artifacts, tmp_path):
     out = tmp_path / "docs"
     files = write_report(build_report(artifacts[0]), out, "Toy results", report_command="python -m mrdib report",
                          png=False)
     names = {p.name for p in files}
     assert {"results.md", "table1.csv", "table1.tex", "table2_ablations.csv", "table2_ablations.tex",
-            "table3_time.csv", "sensitivity.csv"} <= names
+            "table3_time.csv", "sensitivity.csv", "budgets.csv"} <= names
     markdown = (out / "results.md").read_text()
     assert markdown.startswith("# Toy results")
     assert "python -m mrdib report" in markdown
