@@ -143,13 +143,30 @@ def test_ablations_only_for_the_named_backbones():
 
 
 @pytest.mark.parametrize("name", ["reproduction_tiktok", "reproduction_baby", "ablation_baby", "smoke_synthetic",
-                                  "tune_vs_grid_synthetic"])
+                                  "tune_vs_grid_synthetic", "fair_tiktok", "fair_baby"])
 def test_shipped_sweep_configs_parse(name):
     sweep = read_sweep_config(REPO / "configs" / "sweeps" / f"{name}.yaml")
     assert sweep.name == name
     if name.startswith("reproduction"):
         assert sweep.backbones == ["vbpr", "mmgcn", "dualgnn", "freedom", "mgcn", "soil"]
         assert len(sweep.seeds) >= 3 and sweep.train["epochs"] <= 60
+
+
+@pytest.mark.parametrize("name, backbones, ablated", [
+    ("fair_tiktok", ["vbpr", "mmgcn", "dualgnn", "freedom", "mgcn", "soil"], ["vbpr", "mgcn"]),
+    ("fair_baby", ["vbpr", "freedom", "mgcn"], [])])
+def test_fair_sweeps_tune_both_sides_as_issue_15_asks(name, backbones, ablated):
+    sweep = read_sweep_config(REPO / "configs" / "sweeps" / f"{name}.yaml")
+    assert sweep.backbones == backbones and sweep.mrdib_uses_baseline_choice
+    assert sweep.train["patience"] == 20 and sweep.train["epochs"] >= 100
+    for backbone in backbones:
+        assert [s["reg_weight"] for s in sweep.baseline_settings(backbone)] == [1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
+        assert sweep.waits_for_baseline(backbone)
+        assert sweep.runs_ablations(sweep.datasets[0], backbone) == (backbone in ablated)
+    triples = sweep.alphas.triples()
+    for position in range(3):  # Figure 4: each alpha over the paper's five values, the others at the centre
+        line = {t[position] for t in triples if all(t[o] == sweep.alphas.base[o] for o in range(3) if o != position)}
+        assert line == set(PAPER_ALPHA_GRID)
 
 
 def test_the_baby_sweeps_share_their_common_runs():
