@@ -119,6 +119,26 @@ def budget_display(frame: pd.DataFrame) -> pd.DataFrame:
     } for row in frame.itertuples()])
 
 
+MECHANISM_LABELS = {"sample_mi": "redundancy on samples, Gaussian MI (nats)",
+                    "sample_mine": "redundancy on samples, MINE (nats)",
+                    "mean_log_var": "mean posterior log-variance",
+                    "standalone_recall": "standalone Recall@k"}
+
+
+def mechanism_display(frame: pd.DataFrame, dataset: str, backbone: str) -> pd.DataFrame:
+    """One pair's mechanism quantities, the chosen baseline beside the chosen +MRdIB."""
+    mine = frame[(frame.dataset == dataset) & (frame.backbone == backbone)]
+    rows: dict[tuple[str, str], dict[str, str]] = {}
+    for row in mine.itertuples():
+        label = MECHANISM_LABELS.get(row.quantity, row.quantity)
+        if row.quantity == "standalone_recall" and row.k is not None and not pd.isna(row.k):
+            label = f"standalone Recall@{int(row.k)}"
+        cells = rows.setdefault((label, row.where), {"quantity": label, "of": row.where, "baseline": "",
+                                                     "+MRdIB": ""})
+        cells["baseline" if row.side == "baseline" else "+MRdIB"] = _cell(row.mean, row.std, row.n)
+    return pd.DataFrame(list(rows.values()))
+
+
 # -- Markdown and LaTeX ---------------------------------------------------------------------------
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -291,6 +311,15 @@ def render_markdown(report: Report, title: str = "Results", report_command: str 
         lines += ["## Table 3: seconds per training epoch", "",
                   "Training time only (evaluation excluded), averaged over seeds, on the machine that ran the sweep; "
                   "timings on a shared machine are noisy.", "", markdown_table(table3_display(report.table3))]
+    if not report.mechanism.empty:
+        lines += ["## The mechanism beside accuracy", "",
+                  "For the chosen configurations, from each run's analysis.json (`mrdib analyze RUN`; seeds without "
+                  "one are left out, n says how many): redundancy between the modalities' posterior samples, the "
+                  "posterior's mean log-variance (a baseline has none) and each modality's standalone ranking. "
+                  "Full numbers in mechanism.csv.", ""]
+        for dataset, backbone in report.mechanism[["dataset", "backbone"]].drop_duplicates().itertuples(index=False):
+            lines += [f"### {backbone} on {dataset}", "",
+                      markdown_table(mechanism_display(report.mechanism, dataset, backbone)), ""]
     if figure_files or figures_note or not report.sensitivity.empty:
         lines += ["## Figures", ""]
         for path in figure_files:
@@ -315,7 +344,7 @@ def write_report(report: Report, out_dir: str | Path, title: str = "Results", ma
 
     for name, frame in (("table1", report.table1), ("table2_ablations", report.table2),
                         ("table3_time", report.table3), ("sensitivity", report.sensitivity),
-                        ("budgets", report.budgets)):
+                        ("budgets", report.budgets), ("mechanism", report.mechanism)):
         save(f"{name}.csv", frame.to_csv(index=False))
     latex = []
     for dataset in report.table1.dataset.drop_duplicates():

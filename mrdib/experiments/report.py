@@ -47,6 +47,7 @@ class Report:
     budget: dict[str, float] = field(default_factory=dict)
     sweep_plan: dict[str, Any] | None = None
     budgets: pd.DataFrame = field(default_factory=pd.DataFrame)  # per pair and side, see `budget_table`
+    mechanism: pd.DataFrame = field(default_factory=pd.DataFrame)  # from analysis.json, see `mechanism_table`
 
 
 def format_alphas(alphas: Sequence[float] | None) -> str:
@@ -212,6 +213,61 @@ def budget_table(selections: dict[tuple[str, str], Selection], groups: list[Conf
     return pd.DataFrame(rows, columns=columns + ["baseline_chosen_hits_cap", "mrdib_chosen_hits_cap"])
 
 
+# -- the mechanism beside accuracy --------------------------------------------------------------
+
+MECHANISM_QUANTITIES: tuple[str, ...] = ("sample_mi", "sample_mine", "mean_log_var", "standalone_recall")
+
+
+def mechanism_values(analysis: dict[str, Any]) -> list[tuple[str, str, float]]:
+    """(quantity, modality or pair, value) from one run's analysis.json (layout in
+    `mrdib.analysis.analyze`): held-out Gaussian MI and calibrated MINE between posterior samples
+    (nats), each modality's mean posterior log-variance, and its standalone Recall@k on the means."""
+    values: list[tuple[str, str, float]] = []
+    for pair, entry in ((analysis.get("redundancy") or {}).get("samples") or {}).items():
+        if (entry.get("gaussian_mi") or {}).get("mean") is not None:
+            values.append(("sample_mi", pair, float(entry["gaussian_mi"]["mean"])))
+        if (entry.get("mine") or {}).get("mean") is not None:
+            values.append(("sample_mine", pair, float(entry["mine"]["mean"])))
+    for modality, entry in (analysis.get("compression") or {}).items():
+        if isinstance(entry, dict) and entry.get("mean_log_var") is not None:
+            values.append(("mean_log_var", modality, float(entry["mean_log_var"])))
+    ranking = analysis.get("ranking") or {}
+    key = f"recall@{ranking.get('k')}"
+    for modality, entry in (ranking.get("modalities") or {}).items():
+        if key in entry:
+            values.append(("standalone_recall", modality, float(entry[key])))
+    return values
+
+
+def mechanism_table(selections: dict[tuple[str, str], Selection]) -> pd.DataFrame:
+    """For each chosen baseline and +MRdIB configuration, the mechanism's quantities over the seeds
+    whose run has an analysis.json (`mrdib analyze RUN`): one row per (pair, side, quantity, where)."""
+    from mrdib.runs.reader import read_analysis
+
+    rows = []
+    for (dataset, backbone), chosen in sorted(selections.items()):
+        for side, group in (("baseline", chosen.baseline), ("mrdib", chosen.mrdib)):
+            if group is None:
+                continue
+            collected: dict[tuple[str, str], list[float]] = {}
+            ks: set[Any] = set()
+            for run_dir in group.run_dirs.values():
+                analysis = read_analysis(run_dir) if run_dir is not None and Path(run_dir).is_dir() else None
+                if not analysis:
+                    continue
+                ks.add((analysis.get("ranking") or {}).get("k"))
+                for quantity, where, value in mechanism_values(analysis):
+                    collected.setdefault((quantity, where), []).append(value)
+            k = next(iter(ks)) if len(ks) == 1 else None  # the ranking cut-off, when all seeds agree
+            for (quantity, where), values in sorted(collected.items()):
+                stats = mean_std(values)
+                rows.append({"dataset": dataset, "backbone": backbone, "side": side, "quantity": quantity,
+                             "where": where, "mean": stats.mean, "std": stats.std, "n": stats.n, "k": k,
+                             "alphas": format_alphas(group.alphas) if side == "mrdib" else ""})
+    return pd.DataFrame(rows, columns=["dataset", "backbone", "side", "quantity", "where", "mean", "std", "n", "k",
+                                       "alphas"])
+
+
 # -- sensitivity ------------------------------------------------------------------------------
 
 def _key_without(key: str, alpha: str) -> str:
@@ -368,4 +424,5 @@ def build_report(artifacts: str | Path, sweeps: Sequence[str] = (), metric: str 
         groups=groups, selections=selections, table1=table1(selections), table2=table2(selections, groups, metric),
         table3=table3(selections), sensitivity=sensitivity(selections, groups, (metric,)), metric=metric,
         n_runs=sum(len(g.valid) for g in groups), budget=compute_budget(groups),
-        sweep_plan={"plans": plans} if plans else None, budgets=budget_table(selections, groups))
+        sweep_plan={"plans": plans} if plans else None, budgets=budget_table(selections, groups),
+        mechanism=mechanism_table(selections))

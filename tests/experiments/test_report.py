@@ -102,6 +102,37 @@ def test_budgets_count_each_sides_configurations_runs_and_epochs(artifacts, fake
     assert "| toy | vbpr | 2 / 6 / 21 (0.01 h) | 3 / 5 / 15 (0.01 h) | 7 / 21 | baseline |" in markdown
 
 
+def _analysis(mi: float, log_var: float | None, recall: dict[str, float]) -> dict:
+    """The parts of an analysis.json (mrdib/analysis/analyze.py) the report reads."""
+    return {"analysis_version": 2,
+            "redundancy": {"means": {"image~text": {"gaussian_mi": {"mean": 9.0}}},
+                           "samples": {"image~text": {"gaussian_mi": {"mean": mi}, "mine": None}}},
+            "compression": None if log_var is None else {m: {"mean_log_var": log_var} for m in recall},
+            "ranking": {"k": 20, "modalities": {m: {"recall@20": r, "ndcg@20": 0.0} for m, r in recall.items()}}}
+
+
+def test_mechanism_of_the_chosen_configurations_from_analysis_json(artifacts):
+    import json
+
+    root = artifacts[0]
+    for seed, mi in enumerate((0.2, 0.4)):  # seed 2 of the chosen +MRdIB is not analysed
+        (root / "runs" / f"full-{seed}" / "analysis.json").write_text(
+            json.dumps(_analysis(mi, -1.0 - seed, {"image": 0.1, "text": 0.3})))
+    (root / "runs" / "base-0" / "analysis.json").write_text(json.dumps(_analysis(1.5, None, {"image": 0.2, "text": 0.2})))
+    (root / "runs" / "a1-0.0001" / "analysis.json").write_text(json.dumps(_analysis(7.0, 0.0, {"image": 1.0})))
+    report = build_report(root)
+    frame = report.mechanism.set_index(["side", "quantity", "where"])
+    assert frame.loc[("mrdib", "sample_mi", "image~text"), "mean"] == pytest.approx(0.3)  # samples, not means
+    assert frame.loc[("mrdib", "sample_mi", "image~text"), "n"] == 2
+    assert frame.loc[("mrdib", "mean_log_var", "text"), "mean"] == pytest.approx(-1.5)
+    assert frame.loc[("mrdib", "standalone_recall", "text"), "mean"] == pytest.approx(0.3)
+    assert frame.loc[("baseline", "sample_mi", "image~text"), "mean"] == pytest.approx(1.5)
+    assert ("baseline", "mean_log_var", "text") not in frame.index  # a baseline has no posterior variance
+    assert 7.0 not in set(report.mechanism["mean"])  # an unchosen grid point's analysis is not shown
+    markdown = render.render_markdown(report)
+    assert "| standalone Recall@20 | text | 0.2000 | 0.3000 ± 0.0000 |" in markdown.replace(" (n=1)", "")
+
+
 def test_write_report_files_markdown_and_latex(artifacts, tmp_path):
     out = tmp_path / "docs"
     files = write_report(build_report(artifacts[0]), out, "Toy results", report_command="python -m mrdib report",
