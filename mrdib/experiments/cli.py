@@ -191,6 +191,8 @@ def _report_command(parser: argparse.ArgumentParser) -> Handler:
                                           "trials, from every machine) instead of the artifacts folder")
     parser.add_argument("--study", action="append", metavar="NAME",
                         help="with --storage: only this tuning study's runs (repeatable)")
+    parser.add_argument("--runs-csv", metavar="PATH",
+                        help="rebuild every table from a runs.csv an earlier report wrote (no run folders needed)")
     parser.add_argument("--out", default="report", help="output folder (e.g. docs/)")
     parser.add_argument("--name", default="results.md", help="Markdown file name (default results.md)")
     parser.add_argument("--title", default="Results: MRdIB reproduction")
@@ -199,13 +201,18 @@ def _report_command(parser: argparse.ArgumentParser) -> Handler:
 
     def handle(args: argparse.Namespace) -> int:
         from mrdib.experiments.render import write_report
-        from mrdib.experiments.report import build_report
+        from mrdib.experiments.report import build_report, report_from_runs_table
 
         if args.study and not args.storage:
             raise MrdibError("--study needs --storage (the database the study lives in)")
-        report = build_report(args.artifacts or default_artifacts(), args.sweep or (), args.metric,
-                              storage=args.storage, studies=args.study or ())
-        command_line = _invocation("report", args, (), ("sweep", "study", "artifacts", "out", "metric"))
+        if args.runs_csv:
+            if args.sweep or args.storage or args.study:
+                raise MrdibError("--runs-csv holds the runs already; drop --sweep, --storage and --study")
+            report = report_from_runs_table(args.runs_csv, args.metric)
+        else:
+            report = build_report(args.artifacts or default_artifacts(), args.sweep or (), args.metric,
+                                  storage=args.storage, studies=args.study or ())
+        command_line = _invocation("report", args, (), ("sweep", "study", "artifacts", "runs_csv", "out", "metric"))
         files = write_report(report, args.out, args.title, args.name, command_line, png=args.png)
         print(f"{len(files)} files in {args.out} (from {report.n_runs} runs): "
               + ", ".join(p.name for p in files))

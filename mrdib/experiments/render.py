@@ -121,8 +121,7 @@ def budget_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 MECHANISM_LABELS = {"sample_mi": "redundancy on samples, Gaussian MI (nats)",
                     "sample_mine": "redundancy on samples, MINE (nats)",
-                    "mean_log_var": "mean posterior log-variance",
-                    "standalone_recall": "standalone Recall@k"}
+                    "mean_log_var": "mean posterior log-variance"}
 
 
 def mechanism_display(frame: pd.DataFrame, dataset: str, backbone: str) -> pd.DataFrame:
@@ -131,8 +130,8 @@ def mechanism_display(frame: pd.DataFrame, dataset: str, backbone: str) -> pd.Da
     rows: dict[tuple[str, str], dict[str, str]] = {}
     for row in mine.itertuples():
         label = MECHANISM_LABELS.get(row.quantity, row.quantity)
-        if row.quantity == "standalone_recall" and row.k is not None and not pd.isna(row.k):
-            label = f"standalone Recall@{int(row.k)}"
+        if row.quantity.startswith("standalone_recall@"):
+            label = f"standalone Recall@{row.quantity.split('@', 1)[1]}"
         cells = rows.setdefault((label, row.where), {"quantity": label, "of": row.where, "baseline": "",
                                                      "+MRdIB": ""})
         cells["baseline" if row.side == "baseline" else "+MRdIB"] = _cell(row.mean, row.std, row.n)
@@ -344,7 +343,7 @@ def write_report(report: Report, out_dir: str | Path, title: str = "Results", ma
 
     for name, frame in (("table1", report.table1), ("table2_ablations", report.table2),
                         ("table3_time", report.table3), ("sensitivity", report.sensitivity),
-                        ("budgets", report.budgets), ("mechanism", report.mechanism)):
+                        ("budgets", report.budgets), ("mechanism", report.mechanism), ("runs", report.runs)):
         save(f"{name}.csv", frame.to_csv(index=False))
     latex = []
     for dataset in report.table1.dataset.drop_duplicates():

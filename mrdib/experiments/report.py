@@ -48,6 +48,7 @@ class Report:
     sweep_plan: dict[str, Any] | None = None
     budgets: pd.DataFrame = field(default_factory=pd.DataFrame)  # per pair and side, see `budget_table`
     mechanism: pd.DataFrame = field(default_factory=pd.DataFrame)  # from analysis.json, see `mechanism_table`
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # every run behind the tables, see `runs_table`
 
 
 def format_alphas(alphas: Sequence[float] | None) -> str:
@@ -215,57 +216,118 @@ def budget_table(selections: dict[tuple[str, str], Selection], groups: list[Conf
 
 # -- the mechanism beside accuracy --------------------------------------------------------------
 
-MECHANISM_QUANTITIES: tuple[str, ...] = ("sample_mi", "sample_mine", "mean_log_var", "standalone_recall")
-
-
-def mechanism_values(analysis: dict[str, Any]) -> list[tuple[str, str, float]]:
-    """(quantity, modality or pair, value) from one run's analysis.json (layout in
-    `mrdib.analysis.analyze`): held-out Gaussian MI and calibrated MINE between posterior samples
-    (nats), each modality's mean posterior log-variance, and its standalone Recall@k on the means."""
-    values: list[tuple[str, str, float]] = []
+def mechanism_values(analysis: dict[str, Any]) -> dict[str, float]:
+    """{"quantity:where": value} from one run's analysis.json (layout in `mrdib.analysis.analyze`):
+    `sample_mi` and `sample_mine` (held-out Gaussian MI and calibrated MINE between the posterior
+    samples of a modality pair, nats), `mean_log_var` per modality, `standalone_recall@k` per
+    modality (ranking from that modality's posterior means alone)."""
+    values: dict[str, float] = {}
     for pair, entry in ((analysis.get("redundancy") or {}).get("samples") or {}).items():
         if (entry.get("gaussian_mi") or {}).get("mean") is not None:
-            values.append(("sample_mi", pair, float(entry["gaussian_mi"]["mean"])))
+            values[f"sample_mi:{pair}"] = float(entry["gaussian_mi"]["mean"])
         if (entry.get("mine") or {}).get("mean") is not None:
-            values.append(("sample_mine", pair, float(entry["mine"]["mean"])))
+            values[f"sample_mine:{pair}"] = float(entry["mine"]["mean"])
     for modality, entry in (analysis.get("compression") or {}).items():
         if isinstance(entry, dict) and entry.get("mean_log_var") is not None:
-            values.append(("mean_log_var", modality, float(entry["mean_log_var"])))
+            values[f"mean_log_var:{modality}"] = float(entry["mean_log_var"])
     ranking = analysis.get("ranking") or {}
     key = f"recall@{ranking.get('k')}"
     for modality, entry in (ranking.get("modalities") or {}).items():
         if key in entry:
-            values.append(("standalone_recall", modality, float(entry[key])))
+            values[f"standalone_{key}:{modality}"] = float(entry[key])
     return values
+
+
+def attach_mechanism(groups: list[ConfigResults]) -> None:
+    """Fill each group's `mechanism` from its runs' analysis.json files (seeds without one stay out)."""
+    from mrdib.runs.reader import read_analysis
+
+    for group in groups:
+        for seed, run_dir in group.run_dirs.items():
+            analysis = read_analysis(run_dir) if run_dir is not None and Path(run_dir).is_dir() else None
+            if analysis:
+                group.mechanism[seed] = mechanism_values(analysis)
 
 
 def mechanism_table(selections: dict[tuple[str, str], Selection]) -> pd.DataFrame:
     """For each chosen baseline and +MRdIB configuration, the mechanism's quantities over the seeds
-    whose run has an analysis.json (`mrdib analyze RUN`): one row per (pair, side, quantity, where)."""
-    from mrdib.runs.reader import read_analysis
-
+    whose run was analysed (`mrdib analyze RUN`): one row per (pair, side, quantity, where)."""
     rows = []
     for (dataset, backbone), chosen in sorted(selections.items()):
         for side, group in (("baseline", chosen.baseline), ("mrdib", chosen.mrdib)):
             if group is None:
                 continue
-            collected: dict[tuple[str, str], list[float]] = {}
-            ks: set[Any] = set()
-            for run_dir in group.run_dirs.values():
-                analysis = read_analysis(run_dir) if run_dir is not None and Path(run_dir).is_dir() else None
-                if not analysis:
-                    continue
-                ks.add((analysis.get("ranking") or {}).get("k"))
-                for quantity, where, value in mechanism_values(analysis):
-                    collected.setdefault((quantity, where), []).append(value)
-            k = next(iter(ks)) if len(ks) == 1 else None  # the ranking cut-off, when all seeds agree
-            for (quantity, where), values in sorted(collected.items()):
+            collected: dict[str, list[float]] = {}
+            for values in group.mechanism.values():
+                for name, value in values.items():
+                    collected.setdefault(name, []).append(value)
+            for name, values in sorted(collected.items()):
+                quantity, where = name.split(":", 1)
                 stats = mean_std(values)
                 rows.append({"dataset": dataset, "backbone": backbone, "side": side, "quantity": quantity,
-                             "where": where, "mean": stats.mean, "std": stats.std, "n": stats.n, "k": k,
+                             "where": where, "mean": stats.mean, "std": stats.std, "n": stats.n,
                              "alphas": format_alphas(group.alphas) if side == "mrdib" else ""})
-    return pd.DataFrame(rows, columns=["dataset", "backbone", "side", "quantity", "where", "mean", "std", "n", "k",
+    return pd.DataFrame(rows, columns=["dataset", "backbone", "side", "quantity", "where", "mean", "std", "n",
                                        "alphas"])
+
+
+# -- the run summaries behind the tables ------------------------------------------------------
+
+def run_budget(group: ConfigResults, seed: int) -> dict[str, float]:
+    """Epochs and train+eval seconds of one run: from the study's record, else from metrics.jsonl."""
+    stored = group.budgets.get(seed)
+    if stored is not None:
+        return {"epochs": int(stored.get("epochs", 0)), "seconds": float(stored.get("seconds", 0.0))}
+    run_dir = group.run_dirs.get(seed)
+    records = read_metrics(run_dir) if run_dir is not None and Path(run_dir).is_dir() else []
+    return {"epochs": len(records), "seconds": sum(float(r.get("train_seconds", 0.0)) + float(r.get("eval_seconds", 0.0))
+                                                   for r in records)}
+
+
+def runs_table(groups: list[ConfigResults]) -> pd.DataFrame:
+    """One row per run the report used: its configuration (the key, JSON), seed, validation and test
+    metrics, timing, budget and mechanism values; `groups_from_runs_table` rebuilds the groups."""
+    rows = []
+    for group in groups:
+        for seed in group.seeds:
+            budget = run_budget(group, seed)
+            row: dict[str, Any] = {"config": group.key, "dataset": group.dataset, "backbone": group.backbone,
+                                   "variant": group.variant, "seed": seed,
+                                   "alphas": format_alphas(group.alphas) if group.variant != "baseline" else "",
+                                   "seconds_per_epoch": group.seconds_per_epoch.get(seed, math.nan),
+                                   "epochs_run": group.epochs_run.get(seed, 0),
+                                   "budget_epochs": budget["epochs"], "budget_seconds": budget["seconds"]}
+            row.update({f"valid/{k}": v for k, v in group.valid.get(seed, {}).items()})
+            row.update({f"test/{k}": v for k, v in group.test.get(seed, {}).items()})
+            row.update({f"mechanism/{k}": v for k, v in group.mechanism.get(seed, {}).items()})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def groups_from_runs_table(frame: pd.DataFrame) -> list[ConfigResults]:
+    """The groups `runs_table` was made from (without run folders: budgets and mechanism from the table)."""
+    groups: dict[str, ConfigResults] = {}
+    for row in frame.to_dict("records"):
+        key = str(row["config"])
+        if key not in groups:
+            raw = json.loads(key)
+            groups[key] = ConfigResults(key=key, dataset=str(row["dataset"]), backbone=str(row["backbone"]),
+                                        variant=str(row["variant"]), mrdib=dict(raw.get("mrdib", {})),
+                                        train=dict(raw.get("train", {})))
+        group, seed = groups[key], int(row["seed"])
+
+        def prefixed(prefix: str) -> dict[str, float]:
+            return {k[len(prefix):]: float(v) for k, v in row.items()
+                    if k.startswith(prefix) and v is not None and not pd.isna(v)}
+
+        group.valid[seed], group.test[seed] = prefixed("valid/"), prefixed("test/")
+        mechanism = prefixed("mechanism/")
+        if mechanism:
+            group.mechanism[seed] = mechanism
+        group.seconds_per_epoch[seed] = float(row["seconds_per_epoch"])
+        group.epochs_run[seed] = int(row["epochs_run"])
+        group.budgets[seed] = {"epochs": int(row["budget_epochs"]), "seconds": float(row["budget_seconds"])}
+    return list(groups.values())
 
 
 # -- sensitivity ------------------------------------------------------------------------------
@@ -368,20 +430,15 @@ def read_sweep_plan(artifacts: str | Path, name: str) -> dict[str, Any]:
 
 def compute_budget(groups: list[ConfigResults]) -> dict[str, float]:
     """Runs, epochs and summed train+eval seconds of every run the report uses (from metrics.jsonl,
-    or from the study's record of a run trained elsewhere)."""
+    or from the study's record of a run trained elsewhere, or from a runs table)."""
     runs = epochs = 0
     seconds = 0.0
     for group in groups:
-        for seed, run_dir in group.run_dirs.items():
+        for seed in group.seeds:
+            budget = run_budget(group, seed)
             runs += 1
-            stored = group.budgets.get(seed)
-            if stored is not None:
-                epochs += int(stored.get("epochs", 0))
-                seconds += float(stored.get("seconds", 0.0))
-                continue
-            records = read_metrics(run_dir)
-            epochs += len(records)
-            seconds += sum(float(r.get("train_seconds", 0.0)) + float(r.get("eval_seconds", 0.0)) for r in records)
+            epochs += int(budget["epochs"])
+            seconds += float(budget["seconds"])
     return {"runs": runs, "epochs": epochs, "seconds": seconds}
 
 
@@ -419,10 +476,34 @@ def build_report(artifacts: str | Path, sweeps: Sequence[str] = (), metric: str 
     if not groups:
         where = f"sweep {', '.join(sweeps)}" if sweeps else (storage and "the storage") or str(Path(artifacts) / "runs")
         raise MrdibError(f"{where}: no finished runs to report on; train or sweep first")
+    attach_mechanism(groups)
+    return report_from_groups(groups, metric, plans)
+
+
+def read_runs_table(path: str | Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise MrdibError(f"{path}: no such runs table; `mrdib report` writes runs.csv beside results.md")
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise MrdibError(f"{path}: unreadable runs table ({exc})")
+    missing = {"config", "dataset", "backbone", "variant", "seed"} - set(frame.columns)
+    if missing or frame.empty:
+        raise MrdibError(f"{path}: not a runs table written by `mrdib report` "
+                         f"({'missing column ' + sorted(missing)[0] if missing else 'no rows'})")
+    return frame
+
+
+def report_from_runs_table(path: str | Path, metric: str = "recall@5") -> Report:
+    """Every table again from a runs.csv that `mrdib report` wrote, without the run folders."""
+    return report_from_groups(groups_from_runs_table(read_runs_table(path)), metric, [])
+
+
+def report_from_groups(groups: list[ConfigResults], metric: str, plans: list[dict[str, Any]]) -> Report:
     selections = choose(groups, metric)
     return Report(
         groups=groups, selections=selections, table1=table1(selections), table2=table2(selections, groups, metric),
         table3=table3(selections), sensitivity=sensitivity(selections, groups, (metric,)), metric=metric,
         n_runs=sum(len(g.valid) for g in groups), budget=compute_budget(groups),
         sweep_plan={"plans": plans} if plans else None, budgets=budget_table(selections, groups),
-        mechanism=mechanism_table(selections))
+        mechanism=mechanism_table(selections), runs=runs_table(groups))

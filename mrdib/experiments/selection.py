@@ -34,6 +34,7 @@ class ConfigResults:
     epochs_run: dict[int, int] = field(default_factory=dict)
     run_dirs: dict[int, Path] = field(default_factory=dict)
     budgets: dict[int, dict[str, float]] = field(default_factory=dict)  # runs read from a study's storage
+    mechanism: dict[int, dict[str, float]] = field(default_factory=dict)  # "quantity:where" from analysis.json
 
     @property
     def alphas(self) -> Alphas:

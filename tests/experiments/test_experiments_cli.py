@@ -39,6 +39,10 @@ def test_sweep_tune_and_report_commands(tiny_data_dir, tmp_path, capsys):
     plan = json.loads((tmp_path / "art" / "sweeps" / "grid.json").read_text())
     assert plan["config_path"] == str(config)
 
+    rebuilt = tmp_path / "rebuilt"  # the committed runs.csv is enough to remake the tables
+    assert main(["report", "--runs-csv", str(docs / "runs.csv"), "--out", str(rebuilt), "--no-png"]) == 0
+    assert (rebuilt / "table1.csv").read_text() == (docs / "table1.csv").read_text()
+
 
 def test_a_bad_sweep_config_is_one_line_and_exit_code_2(tmp_path, capsys):
     config = tmp_path / "bad.yaml"

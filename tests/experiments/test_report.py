@@ -10,7 +10,7 @@ from scipy import stats
 from mrdib.errors import MrdibError
 from mrdib.experiments import render
 from mrdib.experiments.render import latex_table, write_report
-from mrdib.experiments.report import build_report, improvement_plot, sensitivity_plot
+from mrdib.experiments.report import build_report, improvement_plot, report_from_runs_table, sensitivity_plot
 from experiment_helpers import fake_run  # noqa: F401 (pytest fixtures)
 
 CHOSEN = (0.001, 0.01, 0.01)
@@ -125,12 +125,33 @@ def test_mechanism_of_the_chosen_configurations_from_analysis_json(artifacts):
     assert frame.loc[("mrdib", "sample_mi", "image~text"), "mean"] == pytest.approx(0.3)  # samples, not means
     assert frame.loc[("mrdib", "sample_mi", "image~text"), "n"] == 2
     assert frame.loc[("mrdib", "mean_log_var", "text"), "mean"] == pytest.approx(-1.5)
-    assert frame.loc[("mrdib", "standalone_recall", "text"), "mean"] == pytest.approx(0.3)
+    assert frame.loc[("mrdib", "standalone_recall@20", "text"), "mean"] == pytest.approx(0.3)
     assert frame.loc[("baseline", "sample_mi", "image~text"), "mean"] == pytest.approx(1.5)
     assert ("baseline", "mean_log_var", "text") not in frame.index  # a baseline has no posterior variance
     assert 7.0 not in set(report.mechanism["mean"])  # an unchosen grid point's analysis is not shown
     markdown = render.render_markdown(report)
     assert "| standalone Recall@20 | text | 0.2000 | 0.3000 ± 0.0000 |" in markdown.replace(" (n=1)", "")
+
+
+def test_the_runs_table_rebuilds_every_table_without_the_run_folders(artifacts, tmp_path):
+    import json
+    import shutil
+
+    import pandas as pd
+
+    root = artifacts[0]
+    (root / "runs" / "full-0" / "analysis.json").write_text(json.dumps(_analysis(0.2, -1.0, {"image": 0.1})))
+    original = build_report(root)
+    out = tmp_path / "docs"
+    write_report(original, out, png=False)
+    shutil.rmtree(root / "runs")
+    again = report_from_runs_table(out / "runs.csv")
+    for name in ("table1", "table2", "table3", "sensitivity", "budgets", "mechanism"):
+        pd.testing.assert_frame_equal(getattr(again, name), getattr(original, name), check_dtype=False, obj=name)
+    assert again.budget == pytest.approx(original.budget) and again.n_runs == original.n_runs == 15
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(MrdibError, match="bad.csv: not a runs table"):
+        report_from_runs_table(tmp_path / "bad.csv")
 
 
 def test_write_report_files_markdown_and_latex(artifacts, tmp_path):
