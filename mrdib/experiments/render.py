@@ -233,6 +233,14 @@ def _setup_section(report: Report) -> list[str]:
             f"seeds {seeds}; {_describe_grid(grid)}, run on seeds {grid_seeds}; fixed settings "
             f"{config.get('train') or 'backbone defaults'}.",
         ]
+        if config.get("baseline_grid"):
+            lines.append(
+                "- Baseline tuned too: " + "; ".join(
+                    f"{backbone} over " + ", ".join(f"{name} {values}" for name, values in params.items())
+                    for backbone, params in config["baseline_grid"].items())
+                + f", run on seeds {grid_seeds} and chosen on validation like the alphas"
+                + ("; the alpha grid ran at the baseline's chosen settings." if config.get("mrdib_uses_baseline_choice")
+                   else "; the alpha grid ran at the sweep's own backbone settings."))
         history = plan.get("history", [])
         if history:
             lines.append("- Wall clock of the sweep calls: " + "; ".join(

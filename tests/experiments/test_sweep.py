@@ -65,6 +65,17 @@ def test_baseline_grid_choice_feeds_the_alpha_grid(tiny_data_dir, tmp_path, caps
     configs = [read_run(tmp_path / "runs" / p["run_id"]).config for p in later]
     assert all(c["backbone_params"]["reg_weight"] == chosen for c in configs)
 
+    from mrdib.experiments.render import render_markdown
+    from mrdib.experiments.report import build_report
+
+    report = build_report(tmp_path, ["tiny"])
+    picked = report.selections[(report.table1.dataset[0], "vbpr")]  # the report agrees with the sweep
+    assert json.loads(picked.baseline.key)["backbone_params"]["reg_weight"] == chosen
+    assert json.loads(picked.mrdib.key)["backbone_params"]["reg_weight"] == chosen
+    row = report.budgets.iloc[0]
+    assert (row.baseline_configs, row.baseline_runs, row.mrdib_configs, row.mrdib_runs) == (2, 3, 2, 3)
+    assert "vbpr over reg_weight [0.0001, 0.1]" in render_markdown(report)
+
 
 class _StopAfterFirstEpoch(Callback):
     def __init__(self, error: BaseException):
