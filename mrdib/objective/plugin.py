@@ -276,7 +276,8 @@ class MRdIB(nn.Module):
             "losses/unique": unique_total.detach(),
             "losses/redundancy_weight": backbone_loss.new_tensor(weight),
         })
-        refresh = self._critic_refresh(detached_pairs, len(mine_index)) if cfg.critic_steps > 1 and detached_pairs else None
+        extra_critic_updates = cfg.critic_steps > 1 and bool(detached_pairs)
+        refresh = self._critic_refresh(detached_pairs, len(mine_index)) if extra_critic_updates else None
         return StepOutput(loss, None, logs, refresh)
 
     def _critic_refresh(self, pairs: dict[str, tuple[torch.Tensor, torch.Tensor]], n: int
