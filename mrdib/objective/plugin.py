@@ -9,8 +9,9 @@ The MINE critics maximise the same bound with their own optimizer, so the game i
 critic's inputs pass through a gradient reversal (identity forward, times -a2 backward), so one
 backward pass gives the critic the ascent direction at unit scale and the encoders a2 times the
 descent direction. For the first `critic_warmup_steps` steps the reversal scale is 0 (the critic
-learns alone; a2 then ramps up over as many steps), and `critic_steps > 1` adds critic-only updates on each step's detached z, so the
-critic keeps up with encoders that would otherwise win by moving faster than it (docs/mechanism.md).
+learns alone; a2 then ramps up over as many steps), and `critic_steps > 1` adds critic-only
+updates on each step's detached z, so the critic keeps up with encoders that would otherwise win
+by moving faster than it (docs/mechanism.md).
 With `enabled=False` the wrapper owns no parameters and runs exactly the backbone's own chain, so a
 baseline run is bit-identical to the plain backbone.
 """
