@@ -5,6 +5,7 @@ can render them (skipped with a note otherwise)."""
 from __future__ import annotations
 
 import math
+import shlex
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -318,12 +319,15 @@ def render_markdown(report: Report, title: str = "Results", report_command: str 
         lines += ["## Table 3: seconds per training epoch", "",
                   "Training time only (evaluation excluded), averaged over seeds, on the machine that ran the sweep; "
                   "timings on a shared machine are noisy.", "", markdown_table(table3_display(report.table3))]
-    if not report.mechanism.empty:
+    if not report.mechanism.empty or report.unanalysed:
         lines += ["## The mechanism beside accuracy", "",
                   "For the chosen configurations, from each run's analysis.json (`mrdib analyze RUN`; seeds without "
                   "one are left out, n says how many): redundancy between the modalities' posterior samples, the "
                   "posterior's mean log-variance (a baseline has none) and each modality's standalone ranking. "
                   "Full numbers in mechanism.csv.", ""]
+        if report.unanalysed:
+            lines += [f"{len(report.unanalysed)} chosen runs have no analysis yet; `sh analyze_chosen.sh` (beside "
+                      "this file) analyses them, then rerun this report.", ""]
         for dataset, backbone in report.mechanism[["dataset", "backbone"]].drop_duplicates().itertuples(index=False):
             lines += [f"### {backbone} on {dataset}", "",
                       markdown_table(mechanism_display(report.mechanism, dataset, backbone)), ""]
@@ -367,6 +371,9 @@ def write_report(report: Report, out_dir: str | Path, title: str = "Results", ma
     if not report.table3.empty:
         save("table3_time.tex", latex_table(table3_display(report.table3), "Seconds per training epoch.",
                                             "tab:time"))
+    if report.unanalysed:
+        save("analyze_chosen.sh", "# The chosen runs the mechanism table lacks; then rerun `mrdib report`.\n" + "".join(
+            f"python -m mrdib analyze {shlex.quote(str(path))} --quiet\n" for path in report.unanalysed))
     figure_files: list[Path] = []
     note = None
     if png:

@@ -49,6 +49,7 @@ class Report:
     budgets: pd.DataFrame = field(default_factory=pd.DataFrame)  # per pair and side, see `budget_table`
     mechanism: pd.DataFrame = field(default_factory=pd.DataFrame)  # from analysis.json, see `mechanism_table`
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # every run behind the tables, see `runs_table`
+    unanalysed: list[Path] = field(default_factory=list)  # chosen runs without analysis.json
 
 
 def format_alphas(alphas: Sequence[float] | None) -> str:
@@ -247,6 +248,19 @@ def attach_mechanism(groups: list[ConfigResults]) -> None:
             analysis = read_analysis(run_dir) if run_dir is not None and Path(run_dir).is_dir() else None
             if analysis:
                 group.mechanism[seed] = mechanism_values(analysis)
+
+
+def unanalysed_chosen_runs(selections: dict[tuple[str, str], Selection]) -> list[Path]:
+    """Run folders of the chosen baseline and +MRdIB configurations (every seed) that have no
+    analysis yet, so the report can say which `mrdib analyze` calls its mechanism table lacks."""
+    missing = []
+    for _, chosen in sorted(selections.items()):
+        for group in (chosen.baseline, chosen.mrdib):
+            if group is None:
+                continue
+            missing += [Path(group.run_dirs[seed]) for seed in sorted(group.run_dirs)
+                        if seed not in group.mechanism and group.run_dirs[seed] is not None]
+    return missing
 
 
 def mechanism_table(selections: dict[tuple[str, str], Selection]) -> pd.DataFrame:
@@ -506,4 +520,5 @@ def report_from_groups(groups: list[ConfigResults], metric: str, plans: list[dic
         table3=table3(selections), sensitivity=sensitivity(selections, groups, (metric,)), metric=metric,
         n_runs=sum(len(g.valid) for g in groups), budget=compute_budget(groups),
         sweep_plan={"plans": plans} if plans else None, budgets=budget_table(selections, groups),
-        mechanism=mechanism_table(selections), runs=runs_table(groups))
+        mechanism=mechanism_table(selections), runs=runs_table(groups),
+        unanalysed=unanalysed_chosen_runs(selections))

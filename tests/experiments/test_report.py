@@ -131,6 +131,13 @@ def test_mechanism_of_the_chosen_configurations_from_analysis_json(artifacts):
     assert 7.0 not in set(report.mechanism["mean"])  # an unchosen grid point's analysis is not shown
     markdown = render.render_markdown(report)
     assert "| standalone Recall@20 | text | 0.2000 | 0.3000 ± 0.0000 |" in markdown.replace(" (n=1)", "")
+    # base-1, base-2 and full-2 lack an analysis: the report says so and writes the commands
+    assert sorted(p.name for p in report.unanalysed) == ["base-1", "base-2", "full-2"]
+    assert "3 chosen runs have no analysis yet" in markdown
+    written = write_report(report, root / "docs", png=False)
+    script = (root / "docs" / "analyze_chosen.sh").read_text()
+    assert root / "docs" / "analyze_chosen.sh" in written
+    assert f"python -m mrdib analyze {root / 'runs' / 'full-2'} --quiet" in script
 
 
 def test_the_runs_table_rebuilds_every_table_without_the_run_folders(artifacts, tmp_path):
