@@ -22,7 +22,7 @@ from mrdib.backbones.base import Encoded
 from mrdib.config import RunConfig
 from mrdib.data.dataset import InteractionData
 from mrdib.errors import RunError
-from mrdib.objective.bottleneck import gaussian_kl
+from mrdib.objective.bottleneck import gaussian_kl, sample_posterior
 from mrdib.objective.plugin import MRdIB
 from mrdib.runs.reader import load_checkpoint, modal_log_vars
 
@@ -49,9 +49,7 @@ class Posteriors:
     def sample(self, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         """One seeded draw z_m = mean + exp(0.5 * log_var) * eps per item and modality, and the fused
         items built from it (None without a model)."""
-        generator = torch.Generator().manual_seed(seed)
-        samples = {m: mean + (0.5 * self.log_vars[m]).exp() * torch.randn(mean.shape, generator=generator)
-                   for m, mean in self.means.items()}
+        samples = sample_posterior(self.means, self.log_vars, seed)
         fused = None
         if self.model is not None:
             fused = self.model.backbone.fuse(Encoded(samples, self.extras)).items.numpy()
@@ -96,11 +94,8 @@ def posteriors_of(model: MRdIB) -> Posteriors | None:
     if not model.enabled:
         return None
     model.eval()
-    encoded = model.backbone.encode()
-    means, log_vars = {}, {}
-    for modality, reps in encoded.modal_items.items():
-        _, means[modality], log_vars[modality] = model.bottlenecks[modality](reps)
-    return Posteriors(means, log_vars, model, encoded.extras)
+    means, log_vars, extras = model.posterior()
+    return Posteriors(means, log_vars, model, extras)
 
 
 def run_posteriors(config: dict, data: InteractionData, run_dir: str | Path,

@@ -13,6 +13,15 @@ def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mean.pow(2) + log_var.exp() - log_var - 1.0).sum(-1)
 
 
+def sample_posterior(means: dict[str, torch.Tensor], log_vars: dict[str, torch.Tensor],
+                     seed: int) -> dict[str, torch.Tensor]:
+    """One seeded draw z_m = mean + exp(log_var / 2) * eps per modality (CPU tensors, [n_items, d] each),
+    the same draw for the same seed whatever else used the global generator."""
+    generator = torch.Generator().manual_seed(seed)
+    return {m: mean + (0.5 * log_vars[m]).exp() * torch.randn(mean.shape, generator=generator)
+            for m, mean in means.items()}
+
+
 class VariationalBottleneck(nn.Module):
     """Mean and log-variance heads; samples z in training, returns the mean in evaluation.
 
@@ -64,11 +73,6 @@ class VariationalBottleneck(nn.Module):
     def mean(self, x: torch.Tensor) -> torch.Tensor:
         """The posterior mean alone (what evaluation uses)."""
         return nn.functional.linear(x, self.heads.weight[: self.dim], self.heads.bias[: self.dim])
-
-    def log_var(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior log-variance alone, clamped as in forward."""
-        raw = nn.functional.linear(x, self.heads.weight[self.dim:], self.heads.bias[self.dim:])
-        return nn.functional.hardtanh(raw * self.log_var_scale, self.min_log_var, self.max_log_var)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns (z, mean, log_var), each shaped like x."""

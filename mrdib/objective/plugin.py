@@ -178,6 +178,16 @@ class MRdIB(nn.Module):
             posteriors[m] = (mean, log_var)
         return z_items, posteriors
 
+    def posterior(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict]:
+        """Every item's q(z_m | x_m): means and log-variances per modality ([n_items, d] each) and the
+        encoder's extras that fusion needs. Call it in evaluation mode (in training mode the heads
+        also draw a sample, which consumes the random generator)."""
+        encoded = self.backbone.encode()
+        means, log_vars = {}, {}
+        for m, x in encoded.modal_items.items():
+            _, means[m], log_vars[m] = self.bottlenecks[m](x)
+        return means, log_vars, encoded.extras
+
     def representations(self) -> tuple[Encoded, Fused]:
         """Per-modality item representations entering fusion (z when enabled) and the fused ones."""
         encoded = self.backbone.encode()

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from mrdib.backbones.base import Encoded
 from mrdib.runs.writer import RunWriter
 from mrdib.training.trainer import Callback, EpochRecord, TrainResult
 
@@ -73,11 +74,14 @@ def export_embeddings(trainer: "Trainer") -> dict[str, np.ndarray]:
     +MRdIB the posterior log-variance of every item's z."""
     model = trainer.model
     model.eval()
-    encoded, fused = model.representations()
     log_vars = {}
-    if model.enabled:  # the posterior's spread, so any tool can draw z ~ q(z|x) without the model
-        for modality, reps in model.backbone.encode().modal_items.items():
-            log_vars[f"modal_log_var/{modality}"] = model.bottlenecks[modality].log_var(reps).float().cpu().numpy()
+    if model.enabled:  # the posterior's spread too, so any tool can draw z ~ q(z|x) without the model
+        means, modal_log_vars, extras = model.posterior()
+        encoded = Encoded(means, extras)  # evaluation's z is the posterior mean
+        fused = model.backbone.fuse(encoded)
+        log_vars = {f"modal_log_var/{m}": log_var.float().cpu().numpy() for m, log_var in modal_log_vars.items()}
+    else:
+        encoded, fused = model.representations()
     model.train()
     arrays = {
         "item_ids": np.arange(trainer.data.n_items),

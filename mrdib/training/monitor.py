@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from mrdib.objective.bottleneck import sample_posterior
 from mrdib.objective.plugin import pair_name
 from mrdib.training.trainer import Callback, EpochRecord
 
@@ -31,19 +32,14 @@ REDUNDANCY_LEFT_NATS = 0.1
 
 @torch.no_grad()
 def posterior_samples(model, seed: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """One seeded draw of every item's z per modality, and the posterior log-variances ([n_items, d] each)."""
+    """One seeded draw of every item's z per modality, and the posterior log-variances ([n_items, d] each, CPU)."""
     was_training = model.training
     model.eval()
-    encoded = model.backbone.encode()
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    samples, log_vars = {}, {}
-    for modality, reps in encoded.modal_items.items():
-        _, mean, log_var = model.bottlenecks[modality](reps)
-        mean, log_var = mean.float().cpu(), log_var.float().cpu()
-        samples[modality] = mean + (0.5 * log_var).exp() * torch.randn(mean.shape, generator=generator)
-        log_vars[modality] = log_var
+    means, log_vars, _ = model.posterior()
     model.train(was_training)
-    return samples, log_vars
+    means = {m: mean.float().cpu() for m, mean in means.items()}
+    log_vars = {m: log_var.float().cpu() for m, log_var in log_vars.items()}
+    return sample_posterior(means, log_vars, seed), log_vars
 
 
 class MechanismMonitor(Callback):
