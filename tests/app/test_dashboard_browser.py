@@ -45,6 +45,22 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+
+def wait_until_healthy(url: str, process: subprocess.Popen, log: Path, started: float, failure: str,
+                       seconds: float = 60.0) -> None:
+    """Poll streamlit's health endpoint until it answers; fail with the log's tail if the process
+    exits or `seconds` pass after `started` (a time.monotonic() reading)."""
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() - started > seconds:
+            pytest.fail(f"{failure}: {log.read_text()[-2000:]}")
+        time.sleep(0.3)
+
 @pytest.fixture(scope="module")
 def dashboard_url(fixture_artifacts, tmp_path_factory):
     port = _free_port()
@@ -58,17 +74,7 @@ def dashboard_url(fixture_artifacts, tmp_path_factory):
             cwd=REPO_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.5)
+        wait_until_healthy(url, server, log, time.monotonic(), "streamlit did not start")
         yield url
     finally:
         server.terminate()
@@ -274,16 +280,7 @@ def test_launcher_from_another_folder_binds_localhost_and_builds_the_demo_in_the
                                      str(artifacts)], cwd=tmp_path, env=env, stdout=handle, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if launcher.poll() is not None or time.monotonic() - started > 60:
-                pytest.fail(f"the dashboard did not answer within 60 s: {log.read_text()[-2000:]}")
-            time.sleep(0.3)
+        wait_until_healthy(url, launcher, log, started, "the dashboard did not answer within 60 s")
         print(f"dashboard answered after {time.monotonic() - started:.1f} s")
         addresses = _listening_addresses(port)
         assert addresses and addresses <= {"0100007F", "00000000000000000000000001000000"}, addresses  # loopback
