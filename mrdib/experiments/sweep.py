@@ -236,7 +236,7 @@ def study_name(sweep_name: str) -> str:
 def point_status(trials: list[Any]) -> str:
     """One point's state from its trials: done, running, planned, failed (by its own error),
     interrupted (stopped by Ctrl-C) or missing (never enqueued, or its worker died and its
-    retry is not queued yet)."""
+    retry is not queued yet). `SweepStudy.state` adds 'due': ready, held back by queue_ahead."""
     from optuna.trial import TrialState
 
     live = [t for t in trials if t.state != TrialState.PRUNED]  # pruned: closed as a duplicate
@@ -283,10 +283,15 @@ class SweepStudy:
     """A sweep's points as trials of one Optuna study: planning, claiming and recording them."""
 
     def __init__(self, sweep: SweepConfig, artifacts: str, storage: str | None = None,
-                 heartbeat: int = DEFAULT_HEARTBEAT, grace: int = DEFAULT_GRACE):
+                 heartbeat: int = DEFAULT_HEARTBEAT, grace: int = DEFAULT_GRACE, queue_ahead: int | None = None):
         import optuna
 
         self.sweep, self.artifacts = sweep, str(artifacts)
+        # At most this many trials wait in the queue; the rest of what is due stays 'due' and is
+        # queued in plan order (pair by pair) as workers free up, so the first (data set,
+        # backbone) pairs finish, stage two included, before later pairs start: a sweep stopped
+        # part way leaves whole comparisons, not every pair's grid half done. None: queue all.
+        self.queue_ahead = queue_ahead
         self.url = sweep_storage(artifacts, sweep.name, storage)
         self.heartbeat = heartbeat
         self.storage = open_storage(self.url, heartbeat, grace)
@@ -399,7 +404,8 @@ class SweepStudy:
     def state(self, enqueue: bool = False, retry_failed: bool = False, settled: float | None = None) -> SweepState:
         """Read the sweep from the study; with `enqueue`, also queue every point that has no live
         trial (new, interrupted, or whose worker died), failed ones too with `retry_failed`, and
-        stage two of every pair whose grid has finished.
+        stage two of every pair whose grid has finished; with `queue_ahead`, only until that many
+        wait, in plan order (the rest is reported as 'due').
 
         With `settled`, a point is queued only once what made it due (its last trial ending, or
         its grid finishing) is `settled` seconds old: idle workers are the backup of the worker
@@ -415,23 +421,32 @@ class SweepStudy:
         selections: dict[str, Any] = {}
         pending: list[tuple[str, str]] = []
         cutoff = None if settled is None else datetime.now() - timedelta(seconds=settled)  # Optuna's local time
+        room = None
+        if enqueue and self.queue_ahead is not None:
+            room = self.queue_ahead - len(self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
 
         def last_end(run_ids: list[str]) -> datetime | None:
             ends = [t.datetime_complete for r in run_ids for t in by_run.get(r, []) if t.datetime_complete]
             return max(ends, default=None)
 
         def add(planned: list[SweepPoint], due_since: datetime | None = None) -> None:
+            nonlocal room
             for point in planned:
                 if point.run_id in points:
                     continue
                 points[point.run_id] = point
                 status[point.run_id] = point_status(by_run.get(point.run_id, []))
-                needs = status[point.run_id] in ("missing", "interrupted") or (
-                    retry_failed and status[point.run_id] == "failed")
+                retry = retry_failed and status[point.run_id] == "failed"  # a rerun retries them all at once
+                needs = status[point.run_id] in ("missing", "interrupted") or retry
                 since = last_end([point.run_id]) or due_since
                 if enqueue and needs and (cutoff is None or since is None or since < cutoff):
+                    if room is not None and room <= 0 and not retry:
+                        status[point.run_id] = "due"
+                        continue
                     self._enqueue(point)
                     status[point.run_id] = "planned"
+                    if room is not None:
+                        room -= 1
 
         def finished(planned: list[SweepPoint]) -> bool:
             return all(status[p.run_id] in _FINAL for p in planned)
@@ -586,6 +601,7 @@ class WorkerJob:
     threads: int
     heartbeat: int
     grace: int
+    queue_ahead: int | None = None
 
 
 class StopFlag:
@@ -627,7 +643,7 @@ def worker_main(job: WorkerJob, stop_event: Any, outcomes: Any) -> None:
     init_worker(job.threads, stop_event)
     threading.Thread(target=_stop_when_orphaned, args=(stop_event,), daemon=True).start()
     try:
-        SweepStudy(job.sweep, job.artifacts, job.storage, job.heartbeat, job.grace).work(
+        SweepStudy(job.sweep, job.artifacts, job.storage, job.heartbeat, job.grace, job.queue_ahead).work(
             job.device, stop_event, outcomes.put)
     except MrdibError as error:
         outcomes.put({"run_id": None, "outcome": "worker-error", "error": str(error)})
@@ -650,8 +666,11 @@ class SweepRunner:
         self.config_path = config_path
         self.on_outcome = on_outcome
         self.path = plan_path(self.artifacts, sweep.name)
-        self.study = SweepStudy(sweep, self.artifacts, storage, heartbeat, grace)
-        self.job = WorkerJob(sweep, self.artifacts, self.study.url, None, self.threads, heartbeat, grace)
+        # As many waiting trials as this machine has workers: each finds one when it frees up,
+        # and the order of the plan (pair by pair) decides what runs next.
+        self.study = SweepStudy(sweep, self.artifacts, storage, heartbeat, grace, queue_ahead=self.workers)
+        self.job = WorkerJob(sweep, self.artifacts, self.study.url, None, self.threads, heartbeat, grace,
+                             queue_ahead=self.workers)
         self.counts: dict[str, int] = {}
         self.failed: list[dict[str, Any]] = []
         self.worker_errors: list[str] = []

@@ -77,6 +77,28 @@ def test_baseline_grid_choice_feeds_the_alpha_grid(tiny_data_dir, tmp_path, caps
     assert "vbpr over reg_weight [0.0001, 0.1]" in render_markdown(report)
 
 
+def test_a_sweep_finishes_its_pairs_one_after_another(tiny_data_dir, tmp_path):
+    # Stopped part way, a sweep should leave whole comparisons: the first backbone's stage two
+    # runs before the second backbone's grid starts, not after every pair's grid.
+    sweep = tiny_sweep(tiny_data_dir, backbones=["vbpr", "freedom"], seeds=[0], ablations=[],
+                       baseline_grid={"vbpr": {"reg_weight": [0.0001, 0.1]},
+                                      "freedom": {"reg_weight": [0.0001, 0.1]}},
+                       mrdib_uses_baseline_choice=True)
+    order: list[str] = []
+    from mrdib.experiments.sweep import SweepRunner
+
+    runner = SweepRunner(sweep, tmp_path, progress=False, threads=1, on_outcome=lambda o: order.append(o["run_id"]))
+    initial = runner.study.state(enqueue=True)
+    assert sorted(initial.status.values()).count("planned") == 1  # one worker: one trial waits at a time
+    assert "due" in initial.status.values()
+    result = runner.run()
+    assert result.complete and len(order) == 2 * 4  # per backbone: 2 reg_weight points, 2 alpha points
+    backbones = [read_run(tmp_path / "runs" / run_id).config["backbone"] for run_id in order]
+    assert backbones == ["vbpr"] * 4 + ["freedom"] * 4
+    plan = json.loads(result.plan_path.read_text())
+    assert {p["status"] for p in plan["points"]} == {"done"}
+
+
 class _StopAfterFirstEpoch(Callback):
     def __init__(self, error: BaseException):
         self.error = error
@@ -181,5 +203,5 @@ def test_a_double_sigint_stops_the_sweep_cleanly_and_leaves_it_resumable(tiny_da
             time.sleep(0.2)
     plan = json.loads((artifacts / "sweeps" / "long.json").read_text())
     assert plan["history"][-1]["interrupted"] is True
-    assert {p["status"] for p in plan["points"]} <= {"interrupted", "planned", "done"}
+    assert {p["status"] for p in plan["points"]} <= {"interrupted", "planned", "due", "done"}
     assert any(p["status"] == "interrupted" for p in plan["points"])
