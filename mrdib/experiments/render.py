@@ -268,7 +268,13 @@ def _summary_lines(report: Report) -> list[str]:
     frame = report.table1[report.table1.metric == report.metric]
     if frame.empty:
         return []
-    improvements = frame.improvement_pct.dropna()
+    pending = frame[frame.improvement_pct.isna()]
+    waiting = (["Not compared yet (a side has no finished chosen run): " + ", ".join(
+        f"{r.backbone} on {r.dataset}" for r in pending.itertuples()) + "."] if len(pending) else [])
+    frame = frame[frame.improvement_pct.notna()]
+    if frame.empty:
+        return waiting + [""]
+    improvements = frame.improvement_pct
     reported = frame.paper_improvement_pct.dropna()
     paper = (f" On the {len(reported)} of these pairs the paper has, it reports {reported.mean():+.1f}% on average."
              if len(reported) else "")
@@ -286,8 +292,8 @@ def _summary_lines(report: Report) -> list[str]:
             f"{r.backbone} on {r.dataset} ({_pct(r.improvement_pct)}, p={_p(r.p_value, r.n_pairs)})"
             for r in unclear.itertuples()) + ".")
     if not len(worse) and not len(unclear):
-        lines.append("+MRdIB improved every pair, each with p < 0.05.")
-    return lines + [""]
+        lines.append("+MRdIB improved every compared pair, each with p < 0.05.")
+    return lines + waiting + [""]
 
 
 def render_markdown(report: Report, title: str = "Results", report_command: str | None = None,

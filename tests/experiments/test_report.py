@@ -226,3 +226,25 @@ def test_summary_names_pairs_where_mrdib_did_not_help(tmp_path, fake_run):
                  test={"recall@5": 0.1 + seed * 0.02})
     markdown = render.render_markdown(build_report(tmp_path))
     assert "did **not** help" in markdown and "vbpr on toy" in markdown
+
+
+def test_a_pair_with_one_side_unfinished_is_named_not_averaged(tmp_path, fake_run):
+    # A sweep stopped part way: freedom has only its baseline, so no improvement and no
+    # "improved every pair" claim may come from it.
+    for seed in range(2):
+        fake_run(tmp_path, f"b{seed}", seed=seed, valid={"recall@5": 0.1}, test={"recall@5": 0.2})
+        fake_run(tmp_path, f"m{seed}", mrdib=CHOSEN, seed=seed, valid={"recall@5": 0.1},
+                 test={"recall@5": 0.19 + seed * 0.001})
+        fake_run(tmp_path, f"f{seed}", backbone="freedom", seed=seed, valid={"recall@5": 0.1},
+                 test={"recall@5": 0.3})
+    markdown = render.render_markdown(build_report(tmp_path))
+    assert "over 1 backbone/data pairs" in markdown
+    assert "Not compared yet (a side has no finished chosen run): freedom on toy." in markdown
+    assert "nan" not in markdown.split("## Table 1")[1].split("###")[0]
+
+
+def test_no_pair_compared_yet_claims_nothing(tmp_path, fake_run):
+    fake_run(tmp_path, "b0", seed=0, valid={"recall@5": 0.1}, test={"recall@5": 0.2})
+    markdown = render.render_markdown(build_report(tmp_path))
+    assert "improved every" not in markdown and "Average improvement" not in markdown
+    assert "Not compared yet" in markdown
