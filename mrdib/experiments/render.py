@@ -269,7 +269,7 @@ def _summary_lines(report: Report) -> list[str]:
     if frame.empty:
         return []
     pending = frame[frame.improvement_pct.isna()]
-    waiting = (["Not compared yet (a side has no finished chosen run): " + ", ".join(
+    waiting = (["Not compared yet (its sweep is unfinished, or a side has no finished chosen run): " + ", ".join(
         f"{r.backbone} on {r.dataset}" for r in pending.itertuples()) + "."] if len(pending) else [])
     frame = frame[frame.improvement_pct.notna()]
     if frame.empty:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -310,7 +310,8 @@ def runs_table(groups: list[ConfigResults]) -> pd.DataFrame:
                                    "alphas": format_alphas(group.alphas) if group.variant != "baseline" else "",
                                    "seconds_per_epoch": group.seconds_per_epoch.get(seed, math.nan),
                                    "epochs_run": group.epochs_run.get(seed, 0),
-                                   "budget_epochs": budget["epochs"], "budget_seconds": budget["seconds"]}
+                                   "budget_epochs": budget["epochs"], "budget_seconds": budget["seconds"],
+                                   "in_progress": group.in_progress}
             row.update({f"valid/{k}": v for k, v in group.valid.get(seed, {}).items()})
             row.update({f"test/{k}": v for k, v in group.test.get(seed, {}).items()})
             row.update({f"mechanism/{k}": v for k, v in group.mechanism.get(seed, {}).items()})
@@ -341,6 +342,7 @@ def groups_from_runs_table(frame: pd.DataFrame) -> list[ConfigResults]:
         group.seconds_per_epoch[seed] = float(row["seconds_per_epoch"])
         group.epochs_run[seed] = int(row["epochs_run"])
         group.budgets[seed] = {"epochs": int(row["budget_epochs"]), "seconds": float(row["budget_seconds"])}
+        group.in_progress = str(row.get("in_progress", False)).strip().lower() == "true"
     return list(groups.values())
 
 
@@ -487,11 +489,23 @@ def build_report(artifacts: str | Path, sweeps: Sequence[str] = (), metric: str 
         run_ids = {p["run_id"] for plan in plans for p in plan.get("points", [])} if plans else None
         records = list_runs(artifacts)
     groups = group_runs(records, run_ids)
+    mark_in_progress(groups, plans)
     if not groups:
         where = f"sweep {', '.join(sweeps)}" if sweeps else (storage and "the storage") or str(Path(artifacts) / "runs")
         raise MrdibError(f"{where}: no finished runs to report on; train or sweep first")
     attach_mechanism(groups)
     return report_from_groups(groups, metric, plans)
+
+
+def mark_in_progress(groups: list[ConfigResults], plans: list[dict[str, Any]]) -> None:
+    """Flag the groups of every (data set, backbone) whose sweep has points not done yet: its choice
+    may still change and its seeds are incomplete, so the report must not compare it."""
+    from mrdib.experiments.plan import dataset_label
+
+    open_pairs = {(dataset_label(p["dataset"]), p["backbone"]) for plan in plans for p in plan.get("points", [])
+                  if p.get("status") != "done"}
+    for group in groups:
+        group.in_progress = (group.dataset, group.backbone) in open_pairs
 
 
 def read_runs_table(path: str | Path) -> pd.DataFrame:
@@ -515,6 +529,9 @@ def report_from_runs_table(path: str | Path, metric: str = "recall@5") -> Report
 
 def report_from_groups(groups: list[ConfigResults], metric: str, plans: list[dict[str, Any]]) -> Report:
     selections = choose(groups, metric)
+    for pair, chosen in selections.items():  # an unfinished sweep's pair: shown, never compared
+        if any(g.in_progress for g in chosen.candidates + [chosen.baseline] if g is not None):
+            selections[pair] = replace(chosen, mrdib=None)
     return Report(
         groups=groups, selections=selections, table1=table1(selections), table2=table2(selections, groups, metric),
         table3=table3(selections), sensitivity=sensitivity(selections, groups, (metric,)), metric=metric,

@@ -35,6 +35,7 @@ class ConfigResults:
     run_dirs: dict[int, Path] = field(default_factory=dict)
     budgets: dict[int, dict[str, float]] = field(default_factory=dict)  # runs read from a study's storage
     mechanism: dict[int, dict[str, float]] = field(default_factory=dict)  # "quantity:where" from analysis.json
+    in_progress: bool = False  # its (data set, backbone) still has unfinished points in its sweep
 
     @property
     def alphas(self) -> Alphas:

@@ -239,7 +239,7 @@ def test_a_pair_with_one_side_unfinished_is_named_not_averaged(tmp_path, fake_ru
                  test={"recall@5": 0.3})
     markdown = render.render_markdown(build_report(tmp_path))
     assert "over 1 backbone/data pairs" in markdown
-    assert "Not compared yet (a side has no finished chosen run): freedom on toy." in markdown
+    assert "Not compared yet (its sweep is unfinished, or a side has no finished chosen run): freedom on toy." in markdown
     assert "nan" not in markdown.split("## Table 1")[1].split("###")[0]
 
 
@@ -248,3 +248,29 @@ def test_no_pair_compared_yet_claims_nothing(tmp_path, fake_run):
     markdown = render.render_markdown(build_report(tmp_path))
     assert "improved every" not in markdown and "Average improvement" not in markdown
     assert "Not compared yet" in markdown
+
+
+def test_a_pair_its_sweep_has_not_finished_is_not_compared_even_from_the_runs_table(tmp_path, fake_run):
+    # Both sides have runs, but the sweep plan says the +MRdIB grid is still going: the choice
+    # may change, so no improvement is claimed, and runs.csv keeps that.
+    from mrdib.experiments.report import mark_in_progress, report_from_groups
+    from mrdib.experiments.selection import group_runs
+    from mrdib.runs.reader import list_runs
+
+    for seed in range(2):
+        fake_run(tmp_path, f"b{seed}", seed=seed, valid={"recall@5": 0.1}, test={"recall@5": 0.2})
+        fake_run(tmp_path, f"m{seed}", mrdib=CHOSEN, seed=seed, valid={"recall@5": 0.1}, test={"recall@5": 0.3})
+    plan = {"points": [{"dataset": "/data/toy", "backbone": "vbpr", "status": "done"},
+                       {"dataset": "/data/toy", "backbone": "vbpr", "status": "missing"}]}
+    groups = group_runs(list_runs(tmp_path))
+    mark_in_progress(groups, [plan])
+    report = report_from_groups(groups, "recall@5", [plan])
+    assert report.selections[("toy", "vbpr")].mrdib is None
+    assert "Not compared yet" in render.render_markdown(report)
+    assert report.runs.in_progress.all()
+    out = tmp_path / "runs.csv"
+    report.runs.to_csv(out, index=False)
+    assert report_from_runs_table(out).selections[("toy", "vbpr")].mrdib is None
+    done = {"points": [{"dataset": "/data/toy", "backbone": "vbpr", "status": "done"}]}
+    mark_in_progress(groups, [done])
+    assert report_from_groups(groups, "recall@5", [done]).selections[("toy", "vbpr")].mrdib is not None
