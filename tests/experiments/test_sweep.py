@@ -9,7 +9,7 @@ import pytest
 
 from mrdib.config import RunConfig
 from mrdib.experiments.plan import first_stage, sweep_config_from_dict
-from mrdib.experiments.sweep import REPLACED_DIR, execute_point, point_lock, run_state, run_sweep
+from mrdib.experiments.sweep import REPLACED_DIR, SweepRunner, execute_point, point_lock, run_state, run_sweep
 from mrdib.runner import train_run
 from mrdib.runs.reader import read_metrics, read_run
 from mrdib.training.trainer import Callback
@@ -85,11 +85,9 @@ def test_a_sweep_finishes_its_pairs_one_after_another(tiny_data_dir, tmp_path):
                                       "freedom": {"reg_weight": [0.0001, 0.1]}},
                        mrdib_uses_baseline_choice=True)
     order: list[str] = []
-    from mrdib.experiments.sweep import SweepRunner
-
     runner = SweepRunner(sweep, tmp_path, progress=False, threads=1, on_outcome=lambda o: order.append(o["run_id"]))
     initial = runner.study.state(enqueue=True)
-    assert sorted(initial.status.values()).count("planned") == 1  # one worker: one trial waits at a time
+    assert list(initial.status.values()).count("planned") == 1  # one worker: one trial waits at a time
     assert "due" in initial.status.values()
     result = runner.run()
     assert result.complete and len(order) == 2 * 4  # per backbone: 2 reg_weight points, 2 alpha points
