@@ -529,9 +529,9 @@ def report_from_runs_table(path: str | Path, metric: str = "recall@5") -> Report
 
 def report_from_groups(groups: list[ConfigResults], metric: str, plans: list[dict[str, Any]]) -> Report:
     selections = choose(groups, metric)
-    for pair, chosen in selections.items():  # an unfinished sweep's pair: shown, never compared
-        if any(g.in_progress for g in chosen.candidates + [chosen.baseline] if g is not None):
-            selections[pair] = replace(chosen, mrdib=None)
+    open_pairs = {(g.dataset, g.backbone) for g in groups if g.in_progress}
+    for pair in open_pairs & set(selections):  # an unfinished sweep's pair: shown, never compared
+        selections[pair] = replace(selections[pair], mrdib=None)
     return Report(
         groups=groups, selections=selections, table1=table1(selections), table2=table2(selections, groups, metric),
         table3=table3(selections), sensitivity=sensitivity(selections, groups, (metric,)), metric=metric,

@@ -423,7 +423,7 @@ class SweepStudy:
         cutoff = None if settled is None else datetime.now() - timedelta(seconds=settled)  # Optuna's local time
         room = None
         if enqueue and self.queue_ahead is not None:
-            room = self.queue_ahead - len(self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+            room = self.queue_ahead - sum(t.state == TrialState.WAITING for ts in by_run.values() for t in ts)
 
         def last_end(run_ids: list[str]) -> datetime | None:
             ends = [t.datetime_complete for r in run_ids for t in by_run.get(r, []) if t.datetime_complete]
