@@ -666,11 +666,13 @@ class SweepRunner:
         self.config_path = config_path
         self.on_outcome = on_outcome
         self.path = plan_path(self.artifacts, sweep.name)
-        # As many waiting trials as this machine has workers: each finds one when it frees up,
-        # and the order of the plan (pair by pair) decides what runs next.
+        # The first plan queues one trial per worker; afterwards each worker queues only its own
+        # next one as it frees up (queue_ahead=1). Optuna pops waiting trials oldest first, so a
+        # trial queued ahead for nobody in particular would jump the queue later: a pair's stage
+        # two, due when its grid ends, would wait behind the next pair's grid point.
         self.study = SweepStudy(sweep, self.artifacts, storage, heartbeat, grace, queue_ahead=self.workers)
         self.job = WorkerJob(sweep, self.artifacts, self.study.url, None, self.threads, heartbeat, grace,
-                             queue_ahead=self.workers)
+                             queue_ahead=1)
         self.counts: dict[str, int] = {}
         self.failed: list[dict[str, Any]] = []
         self.worker_errors: list[str] = []

@@ -97,6 +97,32 @@ def test_a_sweep_finishes_its_pairs_one_after_another(tiny_data_dir, tmp_path):
     assert {p["status"] for p in plan["points"]} == {"done"}
 
 
+def test_with_two_workers_a_pair_due_stage_is_not_queued_behind_the_next_pairs_grid(tiny_data_dir, tmp_path):
+    # Two workers finish one after the other: the first frees up while the VBPR grid still runs
+    # and takes FREEDOM's first point; the second, finishing the VBPR grid, must get VBPR's next
+    # stage, not a FREEDOM point queued ahead of it (Optuna pops the oldest waiting trial).
+    from mrdib.experiments.engine import ask
+    from mrdib.experiments.sweep import SweepStudy
+
+    sweep = tiny_sweep(tiny_data_dir, backbones=["vbpr", "freedom"], seeds=[0], ablations=[],
+                       baseline_grid={"vbpr": {"reg_weight": [0.0001, 0.1]}, "freedom": {"reg_weight": [0.0001, 0.1]}},
+                       mrdib_uses_baseline_choice=True)
+    runner = SweepRunner(sweep, tmp_path, workers=2, progress=False, threads=1)
+    runner.study.state(enqueue=True)  # what SweepRunner.run plans before starting its workers
+    job = runner.job
+    workers = [SweepStudy(job.sweep, job.artifacts, job.storage, job.heartbeat, job.grace, job.queue_ahead)
+               for _ in range(2)]
+    trials = [ask(w.study) for w in workers]
+    popped = [t.user_attrs["run_id"] for t in trials]
+    for i, worker in enumerate(workers):
+        assert worker.run_one(trials[i], None, str(tmp_path / "locks"), None)["outcome"] == "trained"
+        worker.state(enqueue=True)  # as `SweepStudy.work` does after each point
+        popped.append(ask(worker.study).user_attrs["run_id"])
+    stages = {p.run_id: (p.backbone, p.stage) for p in runner.study.state().points}
+    assert [stages[r] for r in popped] == [("vbpr", "baseline_grid")] * 2 + [("freedom", "baseline_grid"),
+                                                                              ("vbpr", "grid")]
+
+
 class _StopAfterFirstEpoch(Callback):
     def __init__(self, error: BaseException):
         self.error = error
