@@ -38,6 +38,9 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--device", help="cpu, cuda, cuda:N or auto for every run (default: the config's, else cpu); "
                                          "cuda with several workers spreads them over the visible GPUs")
     _add_engine_options(parser, "sqlite in <artifacts>/sweeps/<name>.db")
+    parser.add_argument("--replan", action="store_true",
+                        help="the config was changed on purpose (e.g. a grid): store its settings in place of the "
+                             "sweep's; finished runs the new plan shares are kept")
     parser.add_argument("--dry-run", action="store_true", help="print the plan's size and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -68,9 +71,10 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
             print(f"{sweep.name}: up to {total_runs} runs")
             return 0
         result = run_sweep(sweep, artifacts, workers=args.workers, progress=False if args.quiet else None,
-                           command=_invocation("sweep", args, ("config",), ("workers", "threads", "device", "artifacts")),
+                           command=_invocation("sweep", args, ("config",),
+                                               ("workers", "threads", "device", "artifacts", "replan")),
                            config_path=args.config, threads=args.threads, device=args.device, storage=args.storage,
-                           heartbeat=args.heartbeat, grace=args.grace)
+                           heartbeat=args.heartbeat, grace=args.grace, replan=args.replan)
         counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items())) or "nothing to do"
         print(f"sweep {sweep.name}: {counts}; plan: {result.plan_path}")
         for key, chosen in result.selections.items():

@@ -131,8 +131,9 @@ class SweepConfig:
     train: dict[str, Any] = field(default_factory=dict)  # fixed overrides: epochs, patience, batch_size...
     mrdib: dict[str, Any] = field(default_factory=dict)  # e.g. critic_lr; alphas come from the grid
     backbone_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per backbone name
-    # Per backbone, backbone_params to choose on validation for the baseline: {name: [values]};
-    # several names: every combination. E.g. {vbpr: {reg_weight: [1e-5, 1e-4, 1e-3]}}.
+    # Per backbone, settings to choose on validation for the baseline: {name: [values]}; several
+    # names: every combination. A name is a backbone_params key, or `train.<field>` for a training
+    # setting. E.g. {vbpr: {reg_weight: [1e-5, 1e-4]}, dualgnn: {train.learning_rate: [1e-4, 1e-3]}}.
     baseline_grid: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     mrdib_uses_baseline_choice: bool = False  # the alpha grid runs at the baseline's chosen settings
     artifacts: str | None = None
@@ -177,6 +178,18 @@ def _float_list(where: str, values: Any) -> list[float]:
         raise ConfigError(f"{where}: expected numbers, got {values!r}")
 
 
+TRAIN_PREFIX = "train."
+# Training settings a baseline grid may vary (the seed and the stopping metric are the sweep's own).
+GRID_TRAIN_FIELDS: tuple[str, ...] = ("learning_rate", "batch_size", "embedding_size", "epochs", "patience")
+
+
+def split_grid_params(params: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A baseline grid's settings as (train overrides, backbone_params)."""
+    train = {k.removeprefix(TRAIN_PREFIX): v for k, v in (params or {}).items() if k.startswith(TRAIN_PREFIX)}
+    backbone = {k: v for k, v in (params or {}).items() if not k.startswith(TRAIN_PREFIX)}
+    return train, backbone
+
+
 def _baseline_grid(where: str, raw: Any) -> dict[str, dict[str, list[Any]]]:
     """{backbone: {param: [values]}} with every list non-empty and free of repeats."""
     if not isinstance(raw or {}, dict):
@@ -190,6 +203,10 @@ def _baseline_grid(where: str, raw: Any) -> dict[str, dict[str, list[Any]]]:
         for name, values in params.items():
             if not isinstance(values, list) or not values:
                 raise ConfigError(f"{where}: baseline_grid.{backbone}.{name} must be a non-empty list of values")
+            field_name = str(name).removeprefix(TRAIN_PREFIX)
+            if str(name).startswith(TRAIN_PREFIX) and field_name not in GRID_TRAIN_FIELDS:
+                raise ConfigError(f"{where}: baseline_grid.{backbone}.{name}: '{field_name}' is not a training "
+                                  f"setting a baseline can be tuned over (known: {', '.join(GRID_TRAIN_FIELDS)})")
             grid[str(backbone)][str(name)] = list(dict.fromkeys(values))
     return grid
 
@@ -353,11 +370,12 @@ def make_point(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str, 
         mrdib["enabled"] = False
     else:
         mrdib.update({"enabled": True, **dict(zip(ALPHA_NAMES, alphas))})
+    train_params, backbone_params = split_grid_params(params)
     values = {
         "data": dataset, "backbone": backbone, "artifacts": artifacts,
-        "train": {**sweep.train, "seed": seed, "stop_metric": sweep.metric},
+        "train": {**sweep.train, **train_params, "seed": seed, "stop_metric": sweep.metric},
         "mrdib": mrdib,
-        "backbone_params": {**sweep.backbone_params.get(backbone, {}), **(params or {})},
+        "backbone_params": {**sweep.backbone_params.get(backbone, {}), **backbone_params},
     }
     cfg = resolve_config(backbone, {}, values)
     variant = variant_of(cfg.to_dict()["mrdib"])

@@ -304,17 +304,32 @@ class SweepStudy:
         self._second: dict[tuple[tuple[str, str], Alphas, str], list[SweepPoint]] = {}
         self.grace = grace
 
-    def check_config(self) -> None:
-        """The first caller records the sweep's settings; a worker with different ones is refused."""
+    def check_config(self, replan: bool = False) -> list[str]:
+        """The first caller records the sweep's settings; a worker with different ones is refused,
+        unless `replan`: then the new settings replace the stored ones and the settings that
+        changed are returned. Points both plans share keep their results (run ids are hashes of
+        the runs' configs); trials still waiting from the old plan are closed unrun, so no worker
+        trains a point the new plan dropped. Workers still on the old config are refused after."""
+        from optuna.trial import TrialState
+
         mine = _sweep_identity(self.sweep)
         stored = self.study.user_attrs.get("sweep")
         if stored is None:
             self.study.set_user_attr("sweep", mine)
             self.study.set_user_attr("kind", "sweep")
-        elif stored != mine:
-            differing = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
+            return []
+        differing = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
+        if not differing:
+            return []
+        if not replan:
             raise MrdibError(f"storage {redact(self.url)}: sweep '{self.sweep.name}' is already stored with other "
-                             f"settings ({', '.join(differing)}); use the same config on every machine or rename it")
+                             f"settings ({', '.join(differing)}); use the same config on every machine, rename "
+                             "it, or rerun with --replan to replace the stored plan (shared finished runs are kept)")
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            self.storage.set_trial_user_attr(trial._trial_id, "outcome", "replanned")
+            self.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        self.study.set_user_attr("sweep", mine)
+        return differing
 
     def _trials_by_run(self) -> dict[str, list[Any]]:
         by_run: dict[str, list[Any]] = {}
@@ -656,8 +671,9 @@ class SweepRunner:
                  command: str | None = None, config_path: str | None = None,
                  on_outcome: Callable[[dict[str, Any]], None] | None = None, threads: int | None = None,
                  device: str | None = None, storage: str | None = None, heartbeat: int = DEFAULT_HEARTBEAT,
-                 grace: int = DEFAULT_GRACE):
+                 grace: int = DEFAULT_GRACE, replan: bool = False):
         self.sweep, self.artifacts = sweep, str(artifacts)
+        self.replan, self.replanned = replan, []  # see SweepStudy.check_config
         self.workers = max(1, int(workers))
         self.threads = threads_per_worker(self.workers, threads)
         self.devices = worker_devices(device, self.workers)  # not part of a run's identity
@@ -710,7 +726,7 @@ class SweepRunner:
     # -- running ---------------------------------------------------------------------------
     def run(self) -> SweepResult:
         started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self.study.check_config()
+        self.replanned = self.study.check_config(self.replan)
         state = self.study.state(enqueue=True, retry_failed=True)  # a rerun restarts failed points
         self.write_plan(state)
         if self.progress:
@@ -734,6 +750,8 @@ class SweepRunner:
             call = {"started": started_at, "command": self.command,
                     "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                     "workers": self.workers, "counts": dict(self.counts), "interrupted": interrupted}
+            if self.replanned:
+                call["replanned"] = list(self.replanned)  # the settings this call changed
             self.history.append(call)
             self.write_plan(state, finished=state.finished and not interrupted)
             # Every machine's calls, for a report read from the storage (one key per call: no race).
@@ -816,17 +834,18 @@ class SweepRunner:
 def run_sweep(sweep: SweepConfig, artifacts: str | Path, workers: int = 1, progress: bool | None = None,
               command: str | None = None, config_path: str | None = None, threads: int | None = None,
               device: str | None = None, storage: str | None = None, heartbeat: int = DEFAULT_HEARTBEAT,
-              grace: int = DEFAULT_GRACE) -> SweepResult:
+              grace: int = DEFAULT_GRACE, replan: bool = False) -> SweepResult:
     """Run (or join, or continue) a sweep; finished runs are skipped, interrupted ones resumed.
 
     `threads` per worker defaults to cores // workers; `device` (cpu, cuda, cuda:N, auto)
     overrides the config's train.device for every run, and plain `cuda` spreads the workers over
     the visible GPUs. `storage` is the study's database URL (default SQLite in the artifacts
     folder); every machine that runs the same sweep against the same URL shares its points.
+    `replan` accepts a config whose settings differ from the stored sweep's (a changed grid).
     """
     if workers < 1:
         raise MrdibError(f"--workers must be at least 1, got {workers}")
     if threads is not None and threads < 1:
         raise MrdibError(f"--threads must be at least 1, got {threads}")
     return SweepRunner(sweep, artifacts, workers, progress, command, config_path, threads=threads,
-                       device=device, storage=storage, heartbeat=heartbeat, grace=grace).run()
+                       device=device, storage=storage, heartbeat=heartbeat, grace=grace, replan=replan).run()

@@ -54,6 +54,7 @@ def test_ablation_aliases_map_to_the_papers_names():
     ({"baseline_grid": {"mgcn": {"reg_weight": [0.1]}}}, "baseline_grid is keyed by backbone name"),
     ({"baseline_grid": {"vbpr": {"reg_weight": []}}}, "baseline_grid.vbpr.reg_weight must be a non-empty list"),
     ({"baseline_grid": {"vbpr": [0.1]}}, "baseline_grid.vbpr must be a non-empty mapping"),
+    ({"baseline_grid": {"vbpr": {"train.seed": [0, 1]}}}, "'seed' is not a training setting"),
     ({"variants": ["mrdib"], "baseline_grid": {"vbpr": {"reg_weight": [0.1]}}}, "variants has no 'baseline'"),
     ({"mrdib_uses_baseline_choice": True}, "needs a baseline_grid"),
     ({"baseline_grid": {"vbpr": {"reg_weight": [0.1]}}, "mrdib_uses_baseline_choice": "yes"}, "true or false"),
@@ -136,6 +137,26 @@ def test_baseline_grid_is_chosen_like_the_alphas_and_mrdib_can_wait_for_its_choi
     assert len(first) == len([p for p in middle if p.stage == "grid"])
 
 
+def test_a_baseline_grid_over_a_training_setting_sets_it_on_every_later_point():
+    # DualGNN's reg_weight barely moves its loss, so its baseline is tuned over the learning rate.
+    raw = {"seeds": [0, 1], "selection_seeds": [0], "ablations": [], "mrdib_uses_baseline_choice": True,
+           "alphas": {"mode": "points", "points": [[0.001, 0.01, 0.01]]}, "train": {"learning_rate": 0.005},
+           "baseline_grid": {"vbpr": {"train.learning_rate": [0.0001, 0.001]}}}
+    sweep = sweep_config_from_dict(raw)
+    grid = first_stage(sweep, "a", "synthetic", "vbpr")
+    assert sorted(p.config["train"]["learning_rate"] for p in grid) == [0.0001, 0.001]
+    assert all("train.learning_rate" not in p.config["backbone_params"] for p in grid)
+    assert all(p.config["backbone_params"]["reg_weight"] == 0.0001 for p in grid)  # VBPR's default, untouched
+    plain = make_point(sweep_config_from_dict({"train": {"learning_rate": 0.001}}), "a", "synthetic", "vbpr",
+                       "baseline", 0, None)
+    assert plain.run_id in {p.run_id for p in grid}  # the same run as a plain baseline at that rate
+    chosen = {"train.learning_rate": 0.0001}
+    later = baseline_stage(sweep, "a", "synthetic", "vbpr", chosen) + second_stage(
+        sweep, "a", "synthetic", "vbpr", (0.001, 0.01, 0.01), chosen)
+    assert {p.stage for p in later} == {"baseline_final", "grid", "final"}
+    assert all(p.config["train"]["learning_rate"] == 0.0001 and p.config["train"]["seed"] == p.seed for p in later)
+
+
 def test_ablations_only_for_the_named_backbones():
     sweep = sweep_config_from_dict({"backbones": ["vbpr", "mgcn"], "ablation_backbones": ["vbpr"]})
     assert sweep.runs_ablations("synthetic", "vbpr") and not sweep.runs_ablations("synthetic", "mgcn")
@@ -160,9 +181,12 @@ def test_fair_sweeps_tune_both_sides_as_issue_15_asks(name, backbones, ablated):
     assert sweep.backbones == backbones and sweep.mrdib_uses_baseline_choice
     assert sweep.train["patience"] == 20 and sweep.train["epochs"] >= 100
     for backbone in backbones:
-        grid = [s["reg_weight"] for s in sweep.baseline_settings(backbone)]
-        start = 1e-4 if backbone in ("vbpr", "dualgnn") else 1e-5  # five decades around each default
-        assert grid == pytest.approx([start * 10 ** k for k in range(5)])
+        settings = sweep.baseline_settings(backbone)
+        if backbone == "dualgnn":  # its reg_weight is inert: the learning rate instead, half-decades around 1e-3
+            assert [s["train.learning_rate"] for s in settings] == pytest.approx([1e-4, 3e-4, 1e-3, 3e-3, 1e-2])
+        else:
+            start = 1e-4 if backbone == "vbpr" else 1e-5  # five decades around each default
+            assert [s["reg_weight"] for s in settings] == pytest.approx([start * 10 ** k for k in range(5)])
         assert sweep.waits_for_baseline(backbone)
         assert sweep.runs_ablations(sweep.datasets[0], backbone) == (backbone in ablated)
     triples = sweep.alphas.triples()

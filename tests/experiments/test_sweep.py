@@ -123,6 +123,33 @@ def test_with_two_workers_a_pair_due_stage_is_not_queued_behind_the_next_pairs_g
                                                                               ("vbpr", "grid")]
 
 
+def test_a_changed_grid_is_refused_unless_replanned_and_then_keeps_the_shared_runs(tiny_data_dir, tmp_path):
+    from optuna.trial import TrialState
+
+    from mrdib.errors import MrdibError
+
+    before = tiny_sweep(tiny_data_dir, variants=["baseline"], baseline_grid={"vbpr": {"reg_weight": [0.0001, 0.1]}})
+    assert run_sweep(before, tmp_path, progress=False, threads=1).counts == {"trained": 3}  # 2 grid + 1 final seed
+    after = tiny_sweep(tiny_data_dir, variants=["baseline"], baseline_grid={"vbpr": {"reg_weight": [0.0001, 0.01]}})
+    with pytest.raises(MrdibError, match=r"other settings \(baseline_grid\).*--replan"):
+        run_sweep(after, tmp_path, progress=False, threads=1)
+    # A trial the old plan left waiting must not be trained after the change.
+    stale = SweepRunner(before, tmp_path, progress=False).study
+    stale.study.enqueue_trial({}, user_attrs={"run_id": "vbpr-from-the-old-plan"})
+
+    result = run_sweep(after, tmp_path, progress=False, threads=1, replan=True)
+    # reg_weight 0.0001 and, if it won again, its seed 1 are shared; 0.01 is new.
+    assert result.complete and 1 <= result.counts.get("trained", 0) <= 2 and set(result.counts) == {"trained"}
+    plan = json.loads(result.plan_path.read_text())
+    assert plan["history"][-1]["replanned"] == ["baseline_grid"]
+    assert sorted(p["params"]["reg_weight"] for p in plan["points"] if p["stage"] == "baseline_grid") == [0.0001, 0.01]
+    trials = SweepRunner(after, tmp_path, progress=False).study.study.get_trials(deepcopy=False)
+    old = [t for t in trials if t.user_attrs.get("run_id") == "vbpr-from-the-old-plan"]
+    assert [(t.state, t.user_attrs.get("outcome")) for t in old] == [(TrialState.FAIL, "replanned")]
+    with pytest.raises(MrdibError, match="other settings"):  # a machine still on the old config is refused
+        run_sweep(before, tmp_path, progress=False, threads=1)
+
+
 class _StopAfterFirstEpoch(Callback):
     def __init__(self, error: BaseException):
         self.error = error
