@@ -538,4 +538,5 @@ def report_from_groups(groups: list[ConfigResults], metric: str, plans: list[dic
         n_runs=sum(len(g.valid) for g in groups), budget=compute_budget(groups),
         sweep_plan={"plans": plans} if plans else None, budgets=budget_table(selections, groups),
         mechanism=mechanism_table(selections), runs=runs_table(groups),
-        unanalysed=unanalysed_chosen_runs(selections))
+        # An open pair's choice can still change: analysing its current pick may be wasted work.
+        unanalysed=unanalysed_chosen_runs({p: s for p, s in selections.items() if p not in open_pairs}))
