@@ -347,6 +347,10 @@ def render_markdown(report: Report, title: str = "Results", report_command: str 
     return "\n".join(lines).rstrip() + "\n"
 
 
+# Files a report writes only when it has something for them (the CSVs are always written).
+CONDITIONAL_FILES: tuple[str, ...] = ("table1.tex", "table2_ablations.tex", "table3_time.tex", "analyze_chosen.sh")
+
+
 def write_report(report: Report, out_dir: str | Path, title: str = "Results", markdown_name: str = "results.md",
                  report_command: str | None = None, png: bool = True) -> list[Path]:
     """Write Markdown, CSV, LaTeX (and PNG figures) into `out_dir`; returns the files written."""
@@ -388,4 +392,8 @@ def write_report(report: Report, out_dir: str | Path, title: str = "Results", ma
     else:
         note = "PNG export not requested (--no-png)"
     save(markdown_name, render_markdown(report, title, report_command, figure_files, note, out_dir))
+    for name in CONDITIONAL_FILES:  # left from an earlier report into this folder: now out of date
+        stale = out_dir / name
+        if stale not in written and stale.is_file():
+            stale.unlink()
     return written

@@ -276,3 +276,7 @@ def test_a_pair_its_sweep_has_not_finished_is_not_compared_even_from_the_runs_ta
     mark_in_progress(groups, [done])
     finished = report_from_groups(groups, "recall@5", [done])
     assert finished.selections[("toy", "vbpr")].mrdib is not None and len(finished.unanalysed) == 4
+    render.write_report(finished, tmp_path / "out", png=False)
+    assert (tmp_path / "out" / "analyze_chosen.sh").is_file()
+    render.write_report(report, tmp_path / "out", png=False)  # nothing to analyse: no stale list left behind
+    assert not (tmp_path / "out" / "analyze_chosen.sh").exists()
