@@ -53,6 +53,10 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
         if args.dry_run:
             from pathlib import Path
 
+            from mrdib.experiments.sweep import sweep_database_exists
+
+            if args.storage or sweep_database_exists(artifacts, sweep.name):
+                return _print_progress(sweep, artifacts, args.storage)
             status: dict[str, str] = {}
             total_runs = 0
             if args.storage:  # what every machine has done, not only the runs in this artifacts folder
@@ -106,6 +110,23 @@ def _add_engine_options(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--grace", type=int, default=DEFAULT_GRACE,
                         help=f"seconds without a heartbeat before another worker takes a point over "
                              f"(default {DEFAULT_GRACE})")
+
+
+def _print_progress(sweep: Any, artifacts: str, storage: str | None) -> int:
+    """Where each pair of a started sweep stands, read from its study (every machine's runs)."""
+    from mrdib.experiments.sweep import SweepStudy, pair_progress
+
+    study = SweepStudy(sweep, artifacts, storage)
+    rows = pair_progress(sweep, artifacts, study.state())
+    for row in rows:
+        extra = "".join(f", {row[k]} {k}" for k in ("running", "failed") if row[k])
+        if row["open"]:
+            state = "open: " + ", ".join(f"{name} {done} of {size} done" for name, done, size in row["open"])
+        else:
+            state = "stopped by failed runs (a rerun retries them)" if row["failed"] else "finished"
+        print(f"{row['dataset']} / {row['backbone']}: {row['done']} of up to {row['planned']} runs done{extra}; {state}")
+    print(f"{sweep.name}: {sum(r['done'] for r in rows)} of up to {sum(r['planned'] for r in rows)} runs done")
+    return 0
 
 
 def _run_values(args: argparse.Namespace) -> dict[str, Any]:

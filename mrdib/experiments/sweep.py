@@ -37,8 +37,8 @@ from mrdib.errors import MrdibError, RunError
 from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, Heartbeat, ask, fail_stale_trials,
                                       open_storage, redact, sqlite_url, threads_per_worker, worker_devices,
                                       worker_name)
-from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, baseline_stage, first_stage, second_stage,
-                                    second_stage_size)
+from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, baseline_stage, first_stage, planned_size,
+                                    second_stage, second_stage_size)
 from mrdib.experiments.selection import select_by_validation
 from mrdib.io import atomic_write_json
 from mrdib.runs.reader import read_run
@@ -229,6 +229,11 @@ def sweep_storage(artifacts: str | Path, name: str, storage: str | None = None) 
     return storage or sqlite_url(Path(artifacts) / "sweeps" / f"{name}.db")
 
 
+def sweep_database_exists(artifacts: str | Path, name: str) -> bool:
+    """Whether the sweep's default SQLite study exists (it has been run from this folder)."""
+    return (Path(artifacts) / "sweeps" / f"{name}.db").is_file()
+
+
 def study_name(sweep_name: str) -> str:
     return f"{SWEEP_PREFIX}{sweep_name}"
 
@@ -277,6 +282,31 @@ class SweepState:
     @property
     def finished(self) -> bool:
         return not self.pending_pairs and all(self.status[p.run_id] in _FINAL for p in self.points)
+
+
+# Stages in the order a pair goes through them, with the names progress lines give them.
+STAGE_NAMES: dict[str, str] = {"baseline_grid": "baseline grid", "baseline": "baselines", "grid": "+MRdIB grid",
+                               "baseline_final": "seeds", "final": "seeds", "ablation": "ablations"}
+
+
+def pair_progress(sweep: SweepConfig, artifacts: str, state: SweepState) -> list[dict[str, Any]]:
+    """Per (data set, backbone): runs done, running and planned (an upper bound until its later
+    stages are known), and each known stage with points still to run as (name, done, size);
+    `open` is empty once the pair is finished."""
+    rows = []
+    for dataset, backbone in [(d, b) for d in sweep.datasets for b in sweep.backbones]:
+        mine = [p for p in state.points if (p.dataset, p.backbone) == (dataset, backbone)]
+        status = [state.status[p.run_id] for p in mine]
+        open_stages = []
+        for stage in dict.fromkeys(STAGE_NAMES.values()):
+            points = [state.status[p.run_id] for p in mine if STAGE_NAMES.get(p.stage) == stage]
+            if any(s not in _FINAL for s in points):
+                open_stages.append((stage, points.count("done"), len(points)))
+        rows.append({"dataset": dataset, "backbone": backbone, "done": status.count("done"),
+                     "running": status.count("running"), "failed": status.count("failed"),
+                     "planned": max(len(mine), planned_size(sweep, artifacts, dataset, backbone)),
+                     "open": open_stages})
+    return rows
 
 
 class SweepStudy:

@@ -22,6 +22,8 @@ def test_sweep_tune_and_report_commands(tiny_data_dir, tmp_path, capsys):
     assert main(["sweep", str(config), "--artifacts", artifacts, "--quiet", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "sweep grid: 5 trained" in out and "chosen on valid recall@5" in out
+    assert main(["sweep", str(config), "--artifacts", artifacts, "--dry-run"]) == 0  # now read from the study
+    assert f"{tiny_data_dir} / vbpr: 5 of up to 5 runs done; finished" in capsys.readouterr().out
 
     assert main(["tune", "--data", tiny_data_dir, "--trials", "2", "--study", "t", "--sampler-seed", "1",
                  "--epochs", "2", "--batch-size", "512", "--embedding-size", "16", "--threads", "1", "--artifacts", artifacts,

@@ -89,8 +89,15 @@ def test_a_sweep_finishes_its_pairs_one_after_another(tiny_data_dir, tmp_path):
     initial = runner.study.state(enqueue=True)
     assert list(initial.status.values()).count("planned") == 1  # one worker: one trial waits at a time
     assert "due" in initial.status.values()
+    from mrdib.experiments.sweep import pair_progress
+
+    progress = pair_progress(sweep, str(tmp_path), initial)
+    assert [(r["backbone"], r["done"], r["open"]) for r in progress] == [
+        ("vbpr", 0, [("baseline grid", 0, 2)]), ("freedom", 0, [("baseline grid", 0, 2)])]
     result = runner.run()
     assert result.complete and len(order) == 2 * 4  # per backbone: 2 reg_weight points, 2 alpha points
+    final = pair_progress(sweep, str(tmp_path), runner.study.state())
+    assert [(r["done"], r["planned"], r["open"]) for r in final] == [(4, 4, []), (4, 4, [])]
     backbones = [read_run(tmp_path / "runs" / run_id).config["backbone"] for run_id in order]
     assert backbones == ["vbpr"] * 4 + ["freedom"] * 4
     plan = json.loads(result.plan_path.read_text())
