@@ -53,21 +53,15 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
         if args.dry_run:
             from pathlib import Path
 
-            from mrdib.experiments.sweep import sweep_database_exists
+            from mrdib.experiments.sweep import sweep_started
 
-            if args.storage or sweep_database_exists(artifacts, sweep.name):
+            if sweep_started(artifacts, sweep.name, args.storage):  # every machine's runs, from the study
                 return _print_progress(sweep, artifacts, args.storage)
-            status: dict[str, str] = {}
-            total_runs = 0
-            if args.storage:  # what every machine has done, not only the runs in this artifacts folder
-                from mrdib.experiments.sweep import SweepStudy
-
-                status = SweepStudy(sweep, artifacts, args.storage).state().status
+            total_runs = 0  # not started: the plan's size, and runs another sweep already made here
             for dataset in sweep.datasets:
                 for backbone in sweep.backbones:
                     points = first_stage(sweep, artifacts, dataset, backbone)
-                    done = sum((status.get(p.run_id) if status else run_state(Path(artifacts) / "runs" / p.run_id))
-                               == "done" for p in points)
+                    done = sum(run_state(Path(artifacts) / "runs" / p.run_id) == "done" for p in points)
                     later = second_stage_size(sweep, dataset, backbone)
                     total_runs += len(points) + later
                     print(f"{dataset} / {backbone}: stage 1 {len(points)} runs ({done} done), "

@@ -35,8 +35,8 @@ from typing import Any, Callable, Iterator
 
 from mrdib.errors import MrdibError, RunError
 from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, Heartbeat, ask, fail_stale_trials,
-                                      open_storage, redact, sqlite_url, threads_per_worker, worker_devices,
-                                      worker_name)
+                                      open_storage, plain_storage, redact, sqlite_url, threads_per_worker,
+                                      worker_devices, worker_name)
 from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, baseline_stage, first_stage, planned_size,
                                     second_stage, second_stage_size)
 from mrdib.experiments.selection import select_by_validation
@@ -226,12 +226,21 @@ def plan_path(artifacts: str | Path, name: str) -> Path:
 
 def sweep_storage(artifacts: str | Path, name: str, storage: str | None = None) -> str:
     """The sweep's database: `storage` when given, else SQLite beside its plan file."""
-    return storage or sqlite_url(Path(artifacts) / "sweeps" / f"{name}.db")
+    return storage or sqlite_url(sweep_database(artifacts, name))
 
 
-def sweep_database_exists(artifacts: str | Path, name: str) -> bool:
-    """Whether the sweep's default SQLite study exists (it has been run from this folder)."""
-    return (Path(artifacts) / "sweeps" / f"{name}.db").is_file()
+def sweep_database(artifacts: str | Path, name: str) -> Path:
+    """The sweep's default SQLite file; it exists once the sweep has run from this folder."""
+    return Path(artifacts) / "sweeps" / f"{name}.db"
+
+
+def sweep_started(artifacts: str | Path, name: str, storage: str | None = None) -> bool:
+    """Whether the sweep's study exists, without creating it (a dry run must not write)."""
+    import optuna
+
+    if storage is None and not sweep_database(artifacts, name).is_file():
+        return False
+    return study_name(name) in optuna.get_all_study_names(plain_storage(sweep_storage(artifacts, name, storage)))
 
 
 def study_name(sweep_name: str) -> str:

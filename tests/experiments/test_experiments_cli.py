@@ -19,6 +19,7 @@ def test_sweep_tune_and_report_commands(tiny_data_dir, tmp_path, capsys):
     artifacts = str(tmp_path / "art")
     assert main(["sweep", str(config), "--artifacts", artifacts, "--dry-run"]) == 0
     assert "stage 1 4 runs (0 done), later stages up to 1 runs" in capsys.readouterr().out
+    assert not (tmp_path / "art" / "sweeps").exists()  # a dry run writes nothing
     assert main(["sweep", str(config), "--artifacts", artifacts, "--quiet", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "sweep grid: 5 trained" in out and "chosen on valid recall@5" in out
