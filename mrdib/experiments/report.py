@@ -361,13 +361,16 @@ def sensitivity(selections: dict[tuple[str, str], Selection], groups: list[Confi
     The curve through the chosen configuration is preferred; when the grid has no such line
     (a one-at-a-time grid whose winner lies off its centre) the longest line is drawn instead.
     Every point of one curve is averaged over the seeds all its points share, so a point that
-    happens to have more seeds (the chosen one) is not compared on a different footing.
+    happens to have more seeds (the chosen one) is not compared on a different footing. Rows with
+    alpha 'baseline' (value NaN) give the chosen baseline on the seeds the curves used, the level
+    a reader compares every alpha against.
     """
     rows = []
     for (dataset, backbone), chosen in sorted(selections.items()):
         if chosen.mrdib is None:
             continue
         full = [g for g in groups if (g.dataset, g.backbone) == (dataset, backbone) and g.variant == "full"]
+        curve_seeds: set[int] = set()
         for position, alpha in enumerate(ALPHA_NAMES):
             lines: dict[str, list[ConfigResults]] = {}
             for group in full:
@@ -378,6 +381,7 @@ def sensitivity(selections: dict[tuple[str, str], Selection], groups: list[Confi
             if len(curve) < 2:
                 continue
             common = set.intersection(*(set(g.seeds) for g in curve)) or None
+            curve_seeds |= common or {seed for g in curve for seed in g.seeds}
             for group in sorted(curve, key=lambda g: g.alphas[position]):
                 for split in ("valid", "test"):
                     for metric in metrics:
@@ -388,16 +392,29 @@ def sensitivity(selections: dict[tuple[str, str], Selection], groups: list[Confi
                                      "value": group.alphas[position], "split": split, "metric": metric,
                                      "mean": stats.mean, "std": stats.std, "n": stats.n,
                                      "chosen": group.key == chosen.mrdib.key})
+        if chosen.baseline is not None and curve_seeds:
+            for split in ("valid", "test"):
+                for metric in metrics:
+                    scores = chosen.baseline.valid_scores(metric) if split == "valid" else \
+                        chosen.baseline.test_scores(metric)
+                    values = [v for seed, v in scores.items() if seed in curve_seeds]
+                    if values:
+                        stats = mean_std(values)
+                        rows.append({"dataset": dataset, "backbone": backbone, "alpha": "baseline", "value": math.nan,
+                                     "split": split, "metric": metric, "mean": stats.mean, "std": stats.std,
+                                     "n": stats.n, "chosen": False})
     return pd.DataFrame(rows, columns=["dataset", "backbone", "alpha", "value", "split", "metric", "mean", "std",
                                        "n", "chosen"])
 
 
 def sensitivity_plot(frame: pd.DataFrame, dataset: str, backbone: str, metric: str = "recall@5") -> go.Figure:
     """The dashboard's sensitivity figure (`mrdib.plots.sensitivity_figure`): one panel per alpha on a
-    log axis, a valid and a test curve with std error bars, and the value validation chose starred."""
+    log axis, a valid and a test curve with std error bars, the value validation chose starred, and
+    the tuned baseline's valid and test levels as dashed lines."""
     from mrdib.plots import sensitivity_figure
 
     rows = frame[(frame.dataset == dataset) & (frame.backbone == backbone) & (frame.metric == metric)]
+    baseline, rows = rows[rows.alpha == "baseline"], rows[rows.alpha != "baseline"]
     curves = rows.assign(metric=rows.split + " " + rows.metric, seeds=rows.n)
     figure = sensitivity_figure(curves[["alpha", "value", "metric", "mean", "std", "seeds"]],
                                 metrics=[f"valid {metric}", f"test {metric}"])
@@ -409,6 +426,10 @@ def sensitivity_plot(frame: pd.DataFrame, dataset: str, backbone: str, metric: s
                                         legendgroup="chosen", showlegend=first,
                                         marker={"symbol": "star", "size": 14, "color": "black"}), row=1, col=column)
             first = False
+    for level in baseline.itertuples(index=False):  # the tuned baseline, on the seeds the curves used
+        figure.add_hline(y=level.mean, row="all", col="all", line={"dash": "dash", "width": 1, "color": "grey"},
+                         annotation_text=f"baseline {level.split}", annotation_position="top left",
+                         annotation_font={"size": 11, "color": "grey"})
     figure.update_yaxes(title_text=metric, row=1, col=1)
     figure.update_layout(title=f"{backbone} on {dataset}: sensitivity of {metric}", width=1000, height=420,
                          margin={"t": 90})

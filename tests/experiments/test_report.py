@@ -81,6 +81,11 @@ def test_sensitivity_uses_the_shared_seeds_and_marks_the_choice(artifacts):
     assert list(curves[0].y) == pytest.approx([0.18, 0.2, 0.12])
     assert [list(t.x) for t in figure.data if t.name == "chosen on valid"] == [[0.001]]
     assert figure.layout.xaxis.type == "log"
+    # The tuned baseline's level on the seeds the curves used (seed 0: test 0.100, not its 3-seed 0.105).
+    level = report.sensitivity[report.sensitivity.alpha == "baseline"].set_index("split")
+    assert level.at["valid", "mean"] == pytest.approx(0.1) and level.at["test", "mean"] == pytest.approx(0.100)
+    assert list(level.n) == [1, 1]
+    assert sorted(round(shape.y0, 4) for shape in figure.layout.shapes) == [0.1] * 6  # 2 lines x 3 panels
     assert report.budget["runs"] == 15 and report.budget["epochs"] == 45
 
 
