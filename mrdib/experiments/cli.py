@@ -41,6 +41,10 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--replan", action="store_true",
                         help="the config was changed on purpose (e.g. a grid): store its settings in place of the "
                              "sweep's; finished runs the new plan shares are kept")
+    parser.add_argument("--restore-from", dest="restore_from", metavar="RUNS_CSV",
+                        help="a runs.csv that `mrdib report` wrote (e.g. committed docs/fair/runs.csv): the points "
+                             "its rows match count as done, so a machine without the sweep's artifacts trains only "
+                             "what the table lacks (no checkpoints come back)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan's size and exit")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -50,6 +54,9 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
 
         sweep = read_sweep_config(args.config)
         artifacts = args.artifacts or sweep.artifacts or default_artifacts()
+        if args.dry_run and args.restore_from:
+            raise MrdibError("--restore-from writes the restored runs into the sweep's study; a --dry-run writes "
+                             "nothing: run without --dry-run")
         if args.dry_run:
             from pathlib import Path
 
@@ -70,9 +77,14 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
             return 0
         result = run_sweep(sweep, artifacts, workers=args.workers, progress=False if args.quiet else None,
                            command=_invocation("sweep", args, ("config",),
-                                               ("workers", "threads", "device", "artifacts", "replan")),
+                                               ("workers", "threads", "device", "artifacts", "replan",
+                                                "restore_from")),
                            config_path=args.config, threads=args.threads, device=args.device, storage=args.storage,
-                           heartbeat=args.heartbeat, grace=args.grace, replan=args.replan)
+                           heartbeat=args.heartbeat, grace=args.grace, replan=args.replan,
+                           restore_from=args.restore_from)
+        if result.restored is not None:
+            print(f"sweep {sweep.name}: restored {result.restored.restored} finished runs from "
+                  f"{result.restored.path} ({result.restored.unmatched} of its rows match no planned point)")
         counts = ", ".join(f"{v} {k}" for k, v in sorted(result.counts.items())) or "nothing to do"
         print(f"sweep {sweep.name}: {counts}; plan: {result.plan_path}")
         for key, chosen in result.selections.items():

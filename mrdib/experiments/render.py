@@ -221,6 +221,17 @@ def _describe_grid(grid: dict[str, Any]) -> str:
     return f"full alpha grid over {lists}"
 
 
+def _describe_call(call: dict[str, Any]) -> str:
+    workers = f"{call.get('workers')} worker{'s' if call.get('workers') != 1 else ''}"
+    restored = call.get("restored") or {}
+    if restored.get("runs"):  # earlier calls' runs, whose own calls are on record in an earlier study
+        workers += f"; first restored {restored['runs']} finished runs from {restored.get('from')}"
+    if call.get("finished"):
+        return f"{call.get('started')} to {call.get('finished')} ({workers})"
+    # Killed without a clean stop (or still running): its last recorded outcome bounds it.
+    return f"{call.get('started')} to at least {call.get('last_seen') or call.get('started')} ({workers}; no clean stop recorded)"
+
+
 def _setup_section(report: Report) -> list[str]:
     lines = ["## Setup", ""]
     for plan in (report.sweep_plan or {}).get("plans", []):
@@ -244,9 +255,7 @@ def _setup_section(report: Report) -> list[str]:
                    else "; the alpha grid ran at the sweep's own backbone settings."))
         history = plan.get("history", [])
         if history:
-            lines.append("- Wall clock of the sweep calls: " + "; ".join(
-                f"{h.get('started')} to {h.get('finished')} ({h.get('workers')} "
-                f"worker{'s' if h.get('workers') != 1 else ''})" for h in history) + ".")
+            lines.append("- Wall clock of the sweep calls: " + "; ".join(_describe_call(h) for h in history) + ".")
         if config.get("notes"):
             lines += ["", config["notes"].strip()]
     budget = report.budget

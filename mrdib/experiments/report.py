@@ -23,7 +23,7 @@ from mrdib.errors import MrdibError
 from mrdib.experiments.plan import ABLATIONS, ALPHA_NAMES
 from mrdib.experiments.selection import ConfigResults, Selection, choose, group_runs
 from mrdib.experiments.stats import improvement_percent, mean_std, paired_test
-from mrdib.runs.reader import list_runs, read_metrics
+from mrdib.runs.reader import RunRecord, list_runs, read_metrics
 
 TABLE_METRICS: tuple[str, ...] = ("recall@5", "precision@5", "map@5", "ndcg@5")
 VARIANT_ORDER: tuple[str, ...] = ("baseline", "full", *ABLATIONS)
@@ -508,7 +508,7 @@ def build_report(artifacts: str | Path, sweeps: Sequence[str] = (), metric: str 
     else:
         plans = [read_sweep_plan(artifacts, name) for name in sweeps]
         run_ids = {p["run_id"] for plan in plans for p in plan.get("points", [])} if plans else None
-        records = list_runs(artifacts)
+        records = list_runs(artifacts) + folderless_sweep_records(artifacts, sweeps)
     groups = group_runs(records, run_ids)
     mark_in_progress(groups, plans)
     if not groups:
@@ -516,6 +516,22 @@ def build_report(artifacts: str | Path, sweeps: Sequence[str] = (), metric: str 
         raise MrdibError(f"{where}: no finished runs to report on; train or sweep first")
     attach_mechanism(groups)
     return report_from_groups(groups, metric, plans)
+
+
+def folderless_sweep_records(artifacts: str | Path, sweeps: Sequence[str]) -> list[RunRecord]:
+    """Runs the named sweeps' own studies hold as done but this machine has no folder for: restored
+    from a committed runs table (`mrdib sweep --restore-from`), or trained elsewhere on a shared study."""
+    from mrdib.experiments.engine import sqlite_url
+    from mrdib.experiments.sweep import study_name, sweep_database
+    from mrdib.runs.storage import storage_records
+
+    records: list[RunRecord] = []
+    for name in sweeps:
+        database = sweep_database(artifacts, name)
+        if database.is_file():
+            records += [r for r in storage_records(sqlite_url(database), [study_name(name)], artifacts)
+                        if not r.run_dir.is_dir()]
+    return records
 
 
 def mark_in_progress(groups: list[ConfigResults], plans: list[dict[str, Any]]) -> None:

@@ -100,6 +100,10 @@ def group_runs(records: Iterable[RunRecord], run_ids: set[str] | None = None) ->
             group.budgets[seed] = record.budget
         else:
             group.budgets.pop(seed, None)
+        if record.mechanism:  # restored from a runs table; an analysis.json, if any, replaces it later
+            group.mechanism[seed] = dict(record.mechanism)
+        else:
+            group.mechanism.pop(seed, None)
     return list(groups.values())
 
 

@@ -214,6 +214,7 @@ class SweepResult:
     selections: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
     unfinished: int = 0  # points still planned or running elsewhere when this call returned
+    restored: Any = None  # the RestoreResult of restore_from, if given
 
     @property
     def complete(self) -> bool:
@@ -710,8 +711,9 @@ class SweepRunner:
                  command: str | None = None, config_path: str | None = None,
                  on_outcome: Callable[[dict[str, Any]], None] | None = None, threads: int | None = None,
                  device: str | None = None, storage: str | None = None, heartbeat: int = DEFAULT_HEARTBEAT,
-                 grace: int = DEFAULT_GRACE, replan: bool = False):
+                 grace: int = DEFAULT_GRACE, replan: bool = False, restore_from: str | Path | None = None):
         self.sweep, self.artifacts = sweep, str(artifacts)
+        self.restore_from = restore_from  # a committed runs.csv: its runs count as done (mrdib.experiments.restore)
         self.replan, self.replanned = replan, []  # see SweepStudy.check_config
         self.workers = max(1, int(workers))
         self.threads = threads_per_worker(self.workers, threads)
@@ -732,6 +734,8 @@ class SweepRunner:
         self.failed: list[dict[str, Any]] = []
         self.worker_errors: list[str] = []
         self.history: list[dict[str, Any]] = self._previous_history()
+        self.call: dict[str, Any] = {}  # this call's history entry, set by run()
+        self.restored: Any = None  # the RestoreResult of --restore-from, set by run()
         self.bar: Any = None
 
     # -- plan file -------------------------------------------------------------------------
@@ -759,6 +763,11 @@ class SweepRunner:
             "points": [{**p.to_dict(), "status": state.status[p.run_id]} for p in state.points],
         })
 
+    def _publish_call(self) -> None:
+        """Every machine's calls, for a report read from the storage (one key per call: no race)."""
+        call = {**self.call, "counts": dict(self.counts), "host": worker_name()}
+        self.study.study.set_user_attr(f"call:{worker_name()}:{call['started']}", call)
+
     def _total(self, state: SweepState) -> int:
         return self.study.planned_total(state)
 
@@ -766,7 +775,23 @@ class SweepRunner:
     def run(self) -> SweepResult:
         started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.replanned = self.study.check_config(self.replan)
+        restored = None
+        if self.restore_from is not None:
+            from mrdib.experiments.restore import restore_from_runs_table
+
+            restored = restore_from_runs_table(self.study, self.restore_from)
         state = self.study.state(enqueue=True, retry_failed=True)  # a rerun restarts failed points
+        # The call is on record from its start and its last_seen moves with every outcome, so a
+        # call killed without a clean stop (SIGKILL, a lost machine) still counts in the report.
+        self.call = {"started": started_at, "command": self.command, "finished": None, "last_seen": started_at,
+                     "workers": self.workers, "counts": self.counts, "interrupted": None}
+        if self.replanned:
+            self.call["replanned"] = list(self.replanned)  # the settings this call changed
+        if restored is not None:
+            self.call["restored"] = restored.to_dict()
+            self.restored = restored
+        self.history.append(self.call)
+        self._publish_call()
         self.write_plan(state)
         if self.progress:
             from tqdm.auto import tqdm
@@ -786,22 +811,17 @@ class SweepRunner:
             if self.bar is not None:
                 self.bar.close()
             state = self.study.state()
-            call = {"started": started_at, "command": self.command,
-                    "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "workers": self.workers, "counts": dict(self.counts), "interrupted": interrupted}
-            if self.replanned:
-                call["replanned"] = list(self.replanned)  # the settings this call changed
-            self.history.append(call)
+            now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self.call.update(finished=now, last_seen=now, counts=dict(self.counts), interrupted=interrupted)
             self.write_plan(state, finished=state.finished and not interrupted)
-            # Every machine's calls, for a report read from the storage (one key per call: no race).
-            self.study.study.set_user_attr(f"call:{worker_name()}:{started_at}", {**call, "host": worker_name()})
+            self._publish_call()
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
         if self.worker_errors and not interrupted:
             raise MrdibError(self.worker_errors[0])
         unfinished = sum(1 for s in state.status.values() if s not in _FINAL) + len(state.pending_pairs)
         return SweepResult(self.path, dict(self.counts), list(self.failed), dict(state.selections), interrupted,
-                           unfinished)
+                           unfinished, self.restored)
 
     def _run_here(self) -> bool:
         import torch
@@ -867,13 +887,16 @@ class SweepRunner:
             self.bar.set_postfix(failed=len(self.failed), last=f"{kind} {str(outcome['run_id'])[:40]}", refresh=True)
         else:
             state = self.study.state()
+        self.call["last_seen"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.write_plan(state)
+        self._publish_call()
 
 
 def run_sweep(sweep: SweepConfig, artifacts: str | Path, workers: int = 1, progress: bool | None = None,
               command: str | None = None, config_path: str | None = None, threads: int | None = None,
               device: str | None = None, storage: str | None = None, heartbeat: int = DEFAULT_HEARTBEAT,
-              grace: int = DEFAULT_GRACE, replan: bool = False) -> SweepResult:
+              grace: int = DEFAULT_GRACE, replan: bool = False, restore_from: str | Path | None = None
+              ) -> SweepResult:
     """Run (or join, or continue) a sweep; finished runs are skipped, interrupted ones resumed.
 
     `threads` per worker defaults to cores // workers; `device` (cpu, cuda, cuda:N, auto)
@@ -881,10 +904,13 @@ def run_sweep(sweep: SweepConfig, artifacts: str | Path, workers: int = 1, progr
     the visible GPUs. `storage` is the study's database URL (default SQLite in the artifacts
     folder); every machine that runs the same sweep against the same URL shares its points.
     `replan` accepts a config whose settings differ from the stored sweep's (a changed grid).
+    `restore_from` (a runs.csv a report wrote) closes the points its rows match as done first,
+    so a machine without the sweep's artifacts trains only what the table lacks.
     """
     if workers < 1:
         raise MrdibError(f"--workers must be at least 1, got {workers}")
     if threads is not None and threads < 1:
         raise MrdibError(f"--threads must be at least 1, got {threads}")
     return SweepRunner(sweep, artifacts, workers, progress, command, config_path, threads=threads,
-                       device=device, storage=storage, heartbeat=heartbeat, grace=grace, replan=replan).run()
+                       device=device, storage=storage, heartbeat=heartbeat, grace=grace, replan=replan,
+                       restore_from=restore_from).run()

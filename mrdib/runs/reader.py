@@ -38,6 +38,9 @@ class RunRecord:
     # Epochs and train+eval seconds, for a run read from a study's storage (mrdib.runs.storage),
     # whose metrics.jsonl may be on another machine; None: read them from the folder.
     budget: dict[str, float] | None = None
+    # Mechanism values of a run restored from a committed runs table (mrdib.experiments.restore),
+    # which has no run folder to analyse; None: read them from its analysis.json.
+    mechanism: dict[str, float] | None = None
 
     @property
     def run_id(self) -> str:

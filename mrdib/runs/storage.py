@@ -33,7 +33,8 @@ def record_from_attrs(attrs: dict[str, Any], artifacts: str | Path | None = None
     folder (it may not exist here)."""
     config = dict(attrs.get("config") or {})
     run_dir = artifacts_root(artifacts) / "runs" / str(config.get("run_id", "unknown"))
-    return RunRecord(run_dir, config, dict(attrs.get("summary") or {}), budget=attrs.get("budget"))
+    return RunRecord(run_dir, config, dict(attrs.get("summary") or {}), budget=attrs.get("budget"),
+                     mechanism=attrs.get("mechanism"))
 
 
 def study_names(url: str, storage: Any = None) -> list[str]:

@@ -157,6 +157,31 @@ def test_a_changed_grid_is_refused_unless_replanned_and_then_keeps_the_shared_ru
         run_sweep(before, tmp_path, progress=False, threads=1)
 
 
+def test_a_call_is_on_record_while_it_runs_so_a_killed_call_still_counts(tiny_data_dir, tmp_path):
+    """A sweep killed without a clean stop (SIGKILL, a session's end) never reaches its finally:
+    its call must already be in the plan file and the study, bounded by its last outcome."""
+    from mrdib.experiments.render import _describe_call
+
+    sweep = tiny_sweep(tiny_data_dir, ablations=[])
+    seen: list[dict] = []
+
+    def look(outcome):
+        seen.append(json.loads(runner.path.read_text())["history"][-1])
+
+    runner = SweepRunner(sweep, tmp_path, progress=False, threads=1, on_outcome=look)
+    runner.run()
+    # look() runs before the outcome's own plan write: the first sees the call as it started.
+    assert seen and all(call["finished"] is None for call in seen)
+    assert seen[0]["last_seen"] == seen[0]["started"] and seen[-1]["last_seen"] >= seen[0]["started"]
+    assert "no clean stop recorded" in _describe_call(seen[-1])
+    assert f"to at least {seen[-1]['last_seen']}" in _describe_call(seen[-1])
+    final = json.loads(runner.path.read_text())["history"]
+    assert len(final) == 1 and final[0]["finished"] and final[0]["counts"] == {"trained": 5}
+    assert "no clean stop" not in _describe_call(final[0])
+    stored = [v for k, v in runner.study.study.user_attrs.items() if k.startswith("call:")]
+    assert [c["finished"] for c in stored] == [final[0]["finished"]]  # one key per call, updated in place
+
+
 class _StopAfterFirstEpoch(Callback):
     def __init__(self, error: BaseException):
         self.error = error
