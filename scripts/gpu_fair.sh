@@ -5,7 +5,8 @@
 # which stay on the machine), writes the report with runs.csv to $OUT/fair/ and the sweeps' small
 # state to $OUT/state/ (study databases; each run's config, summary, metrics and analysis). Give
 # that folder to the next call as STATE_IN and its finished runs are skipped; runs it left
-# unfinished start again. On a CPU: DEVICE=cpu.
+# unfinished start again. Without STATE_IN the runs the committed docs/fair/runs.csv holds count as
+# done (`mrdib sweep --restore-from`; RESTORE= turns that off). On a CPU: DEVICE=cpu.
 #   DATA_SRC=<folder holding baby/ and tiktok/> OUT=<folder> [STATE_IN=<state folder>] scripts/gpu_fair.sh
 set -u
 DEADLINE=${DEADLINE:-400}
@@ -14,11 +15,13 @@ export OMP_NUM_THREADS=1
 ART=${ART:-artifacts}
 mkdir -p "$ART" "$OUT/state"
 [ -n "${STATE_IN:-}" ] && cp -r "$STATE_IN"/. "$ART"/
+RESTORE=${RESTORE-docs/fair/runs.csv}
+[ -f "$RESTORE" ] || RESTORE=
 [ "${DEVICE:-cuda}" = cpu ] || device_line
 sweep() {  # config workers
   local t; t=$(left); [ "$t" -gt 20 ] || return 0
   timeout -k 20 -s INT "$t" $PY -m mrdib sweep "configs/sweeps/$1.yaml" --workers "$2" --threads 1 \
-    --device "${DEVICE:-cuda}" --artifacts "$ART" --quiet >>"$OUT/$1.log" 2>&1
+    --device "${DEVICE:-cuda}" --artifacts "$ART" --quiet ${RESTORE:+--restore-from "$RESTORE"} >>"$OUT/$1.log" 2>&1
   echo "$1 exit $? at $(( $(date +%s) - start )) s" | tee -a "$OUT/timeline.txt"
 }
 sweep fair_tiktok "${WORKERS_TIKTOK:-8}" &

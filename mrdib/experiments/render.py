@@ -268,8 +268,8 @@ def _setup_section(report: Report) -> list[str]:
         "(scipy.stats.ttest_rel) over the seeds both sides share, n = number of pairs (n/a below 2). With three "
         "seeds the test has little power: read p < 0.05 as suggestive, not conclusive.",
         f"- Budget: {int(budget.get('runs', 0))} runs, {int(budget.get('epochs', 0))} epochs, "
-        f"{budget.get('seconds', 0.0) / 3600:.2f} hours of training and evaluation (summed over runs, from the run "
-        "folders).", ""]
+        f"{budget.get('seconds', 0.0) / 3600:.2f} hours of training and evaluation (summed over runs, from each run's "
+        "metrics or, for a run restored from a committed runs table, the table's budget).", ""]
     return lines
 
 
