@@ -319,6 +319,12 @@ def runs_table(groups: list[ConfigResults]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def row_values(row: dict[str, Any], prefix: str) -> dict[str, float]:
+    """{name: value} of a runs-table row's columns `<prefix><name>` (empty cells left out)."""
+    return {k[len(prefix):]: float(v) for k, v in row.items()
+            if k.startswith(prefix) and v is not None and not pd.isna(v)}
+
+
 def groups_from_runs_table(frame: pd.DataFrame) -> list[ConfigResults]:
     """The groups `runs_table` was made from (without run folders: budgets and mechanism from the table)."""
     groups: dict[str, ConfigResults] = {}
@@ -330,13 +336,8 @@ def groups_from_runs_table(frame: pd.DataFrame) -> list[ConfigResults]:
                                         variant=str(row["variant"]), mrdib=dict(raw.get("mrdib", {})),
                                         train=dict(raw.get("train", {})))
         group, seed = groups[key], int(row["seed"])
-
-        def prefixed(prefix: str) -> dict[str, float]:
-            return {k[len(prefix):]: float(v) for k, v in row.items()
-                    if k.startswith(prefix) and v is not None and not pd.isna(v)}
-
-        group.valid[seed], group.test[seed] = prefixed("valid/"), prefixed("test/")
-        mechanism = prefixed("mechanism/")
+        group.valid[seed], group.test[seed] = row_values(row, "valid/"), row_values(row, "test/")
+        mechanism = row_values(row, "mechanism/")
         if mechanism:
             group.mechanism[seed] = mechanism
         group.seconds_per_epoch[seed] = float(row["seconds_per_epoch"])

@@ -12,11 +12,11 @@ restored run cannot be analysed again or resumed, and the dashboard cannot show 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mrdib.errors import MrdibError
 from mrdib.experiments.selection import config_key
 from mrdib.runs.storage import RUN_ATTR
 
@@ -36,21 +36,9 @@ class RestoreResult:
         return {"from": self.path, "runs": self.restored, "unmatched_rows": self.unmatched}
 
 
-def _prefixed(row: dict[str, Any], prefix: str) -> dict[str, float]:
-    values = {}
-    for name, value in row.items():
-        if name.startswith(prefix) and value is not None:
-            number = float(value)
-            if math.isfinite(number):
-                values[name[len(prefix):]] = number
-    return values
-
-
 def table_rows(path: str | Path) -> dict[tuple[str, int], dict[str, Any]]:
     """{(configuration key, seed): row} of a runs.csv; the key is `selection.config_key`'s."""
-    from mrdib.experiments.report import read_runs_table
-
-    from mrdib.errors import MrdibError
+    from mrdib.experiments.report import read_runs_table  # report imports plotly: only when restoring
 
     frame = read_runs_table(path)
     missing = sorted(set(RESTORE_COLUMNS) - set(frame.columns))
@@ -70,13 +58,15 @@ def point_key(point: Any, dataset_name: str) -> str:
 
 def run_attr_from_row(point: Any, row: dict[str, Any], source: str) -> dict[str, Any]:
     """The trial attribute `run` (see `mrdib.runs.storage`) of a run known only from its row."""
-    summary = {"status": "done", "valid": _prefixed(row, "valid/"), "test": _prefixed(row, "test/"),
+    from mrdib.experiments.report import row_values
+
+    summary = {"status": "done", "valid": row_values(row, "valid/"), "test": row_values(row, "test/"),
                "seconds_per_epoch": float(row["seconds_per_epoch"]), "epochs_run": int(row["epochs_run"]),
                "restored_from": source}
     attrs = {"config": {**point.config, "dataset": {"name": str(row["dataset"])}}, "summary": summary,
              "budget": {"epochs": int(row["budget_epochs"]), "seconds": float(row["budget_seconds"])},
              "host": f"restored from {source}"}
-    mechanism = _prefixed(row, "mechanism/")
+    mechanism = row_values(row, "mechanism/")
     if mechanism:
         attrs["mechanism"] = mechanism
     return attrs

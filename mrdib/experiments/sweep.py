@@ -775,11 +775,10 @@ class SweepRunner:
     def run(self) -> SweepResult:
         started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.replanned = self.study.check_config(self.replan)
-        restored = None
         if self.restore_from is not None:
             from mrdib.experiments.restore import restore_from_runs_table
 
-            restored = restore_from_runs_table(self.study, self.restore_from)
+            self.restored = restore_from_runs_table(self.study, self.restore_from)
         state = self.study.state(enqueue=True, retry_failed=True)  # a rerun restarts failed points
         # The call is on record from its start and its last_seen moves with every outcome, so a
         # call killed without a clean stop (SIGKILL, a lost machine) still counts in the report.
@@ -787,9 +786,8 @@ class SweepRunner:
                      "workers": self.workers, "counts": self.counts, "interrupted": None}
         if self.replanned:
             self.call["replanned"] = list(self.replanned)  # the settings this call changed
-        if restored is not None:
-            self.call["restored"] = restored.to_dict()
-            self.restored = restored
+        if self.restored is not None:
+            self.call["restored"] = self.restored.to_dict()
         self.history.append(self.call)
         self._publish_call()
         self.write_plan(state)
