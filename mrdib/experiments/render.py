@@ -4,6 +4,7 @@ can render them (skipped with a note otherwise)."""
 
 from __future__ import annotations
 
+import json
 import math
 import shlex
 import warnings
@@ -13,8 +14,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from mrdib.experiments.report import (TABLE_METRICS, VARIANT_LABELS, VARIANT_ORDER, Report, improvement_plot,
-                                      sensitivity_plot)
+from mrdib.experiments.report import (TABLE_METRICS, VARIANT_LABELS, VARIANT_ORDER, Report, UnanalysedRun,
+                                      improvement_plot, sensitivity_plot)
 from mrdib.experiments.stats import MeanStd
 from mrdib.io import atomic_write_bytes
 
@@ -341,8 +342,11 @@ def render_markdown(report: Report, title: str = "Results", report_command: str 
                   "posterior's mean log-variance (a baseline has none) and each modality's standalone ranking. "
                   "Full numbers in mechanism.csv.", ""]
         if report.unanalysed:
-            lines += [f"{len(report.unanalysed)} chosen runs have no analysis yet; `sh analyze_chosen.sh` (beside "
-                      "this file) analyses them, then rerun this report.", ""]
+            retrain = sum(not run.has_folder for run in report.unanalysed)
+            again = (f" ({retrain} of them restored from a runs table, with no folder here: the script trains them "
+                     "again first, from the same config and seed)") if retrain else ""
+            lines += [f"{len(report.unanalysed)} chosen runs have no analysis yet{again}; `sh analyze_chosen.sh` "
+                      "(beside this file) analyses them, then rerun this report.", ""]
         for dataset, backbone in report.mechanism[["dataset", "backbone"]].drop_duplicates().itertuples(index=False):
             lines += [f"### {backbone} on {dataset}", "",
                       markdown_table(mechanism_display(report.mechanism, dataset, backbone)), ""]
@@ -357,6 +361,22 @@ def render_markdown(report: Report, title: str = "Results", report_command: str 
 
 
 # Files a report writes only when it has something for them (the CSVs are always written).
+def analyze_script(runs: Sequence[UnanalysedRun]) -> str:
+    """analyze_chosen.sh: `mrdib analyze` for each chosen run without an analysis, preceded, for a run
+    restored from a runs table (no folder here), by the `mrdib train` call that makes it again."""
+    lines = ["# The chosen runs the mechanism table lacks; then rerun `mrdib report`.", "set -e"]
+    for run in runs:
+        folder = shlex.quote(str(run.run_dir))
+        if not run.has_folder:
+            lines += [f"# {run.run_dir.name}: restored from a runs table; trained again first (same config and seed)",
+                      'config=$(mktemp)', "cat > \"$config\" <<'CONFIG'", json.dumps(run.train_config, sort_keys=True), "CONFIG",
+                      f'python -m mrdib train --config "$config" --seed {run.seed} --run-id {shlex.quote(run.run_dir.name)} '
+                      f"--artifacts {shlex.quote(str(run.run_dir.parent.parent))} --threads 1 --quiet",
+                      'rm -f "$config"']
+        lines.append(f"python -m mrdib analyze {folder} --quiet")
+    return "\n".join(lines) + "\n"
+
+
 CONDITIONAL_FILES: tuple[str, ...] = ("table1.tex", "table2_ablations.tex", "table3_time.tex", "analyze_chosen.sh")
 
 
@@ -391,8 +411,7 @@ def write_report(report: Report, out_dir: str | Path, title: str = "Results", ma
         save("table3_time.tex", latex_table(table3_display(report.table3), "Seconds per training epoch.",
                                             "tab:time"))
     if report.unanalysed:
-        save("analyze_chosen.sh", "# The chosen runs the mechanism table lacks; then rerun `mrdib report`.\n" + "".join(
-            f"python -m mrdib analyze {shlex.quote(str(path))} --quiet\n" for path in report.unanalysed))
+        save("analyze_chosen.sh", analyze_script(report.unanalysed))
     figure_files: list[Path] = []
     note = None
     if png:

@@ -49,7 +49,27 @@ class Report:
     budgets: pd.DataFrame = field(default_factory=pd.DataFrame)  # per pair and side, see `budget_table`
     mechanism: pd.DataFrame = field(default_factory=pd.DataFrame)  # from analysis.json, see `mechanism_table`
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # every run behind the tables, see `runs_table`
-    unanalysed: list[Path] = field(default_factory=list)  # chosen runs without analysis.json
+    unanalysed: list["UnanalysedRun"] = field(default_factory=list)  # chosen runs without analysis.json
+
+
+@dataclass(frozen=True)
+class UnanalysedRun:
+    """A chosen run the mechanism table lacks. A run restored from a committed runs table has no
+    folder on this machine: it must be trained again (same config and seed give the same run on
+    the CPU) before `mrdib analyze` can read its checkpoint."""
+
+    run_dir: Path
+    config_key: str  # the configuration as JSON, without the seed (ConfigResults.key)
+    seed: int
+
+    @property
+    def has_folder(self) -> bool:
+        return self.run_dir.is_dir()
+
+    @property
+    def train_config(self) -> dict[str, Any]:
+        """Its settings as `mrdib train --config` takes them: the key less the data set's label."""
+        return {k: v for k, v in json.loads(self.config_key).items() if k != "dataset_name"}
 
 
 def format_alphas(alphas: Sequence[float] | None) -> str:
@@ -250,15 +270,15 @@ def attach_mechanism(groups: list[ConfigResults]) -> None:
                 group.mechanism[seed] = mechanism_values(analysis)
 
 
-def unanalysed_chosen_runs(selections: dict[tuple[str, str], Selection]) -> list[Path]:
-    """Run folders of the chosen baseline and +MRdIB configurations (every seed) that have no
-    analysis yet, so the report can say which `mrdib analyze` calls its mechanism table lacks."""
+def unanalysed_chosen_runs(selections: dict[tuple[str, str], Selection]) -> list[UnanalysedRun]:
+    """The chosen baseline and +MRdIB configurations' runs (every seed) that have no analysis yet,
+    so the report can say which `mrdib analyze` calls (and retrainings) its mechanism table lacks."""
     missing = []
     for _, chosen in sorted(selections.items()):
         for group in (chosen.baseline, chosen.mrdib):
             if group is None:
                 continue
-            missing += [Path(group.run_dirs[seed]) for seed in sorted(group.run_dirs)
+            missing += [UnanalysedRun(Path(group.run_dirs[seed]), group.key, seed) for seed in sorted(group.run_dirs)
                         if seed not in group.mechanism and group.run_dirs[seed] is not None]
     return missing
 

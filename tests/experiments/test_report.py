@@ -137,7 +137,7 @@ def test_mechanism_of_the_chosen_configurations_from_analysis_json(artifacts):
     markdown = render.render_markdown(report)
     assert "| standalone Recall@20 | text | 0.2000 | 0.3000 ± 0.0000 |" in markdown.replace(" (n=1)", "")
     # base-1, base-2 and full-2 lack an analysis: the report says so and writes the commands
-    assert sorted(p.name for p in report.unanalysed) == ["base-1", "base-2", "full-2"]
+    assert sorted(run.run_dir.name for run in report.unanalysed) == ["base-1", "base-2", "full-2"]
     assert "3 chosen runs have no analysis yet" in markdown
     written = write_report(report, root / "docs", png=False)
     script = (root / "docs" / "analyze_chosen.sh").read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -90,3 +91,33 @@ def test_an_unreadable_table_is_refused_before_anything_is_written(tiny_data_dir
     older.to_csv(table, index=False)
     with pytest.raises(MrdibError, match=r"runs.csv: cannot restore runs from it \(missing column budget_epochs"):
         run_sweep(tiny_sweep(tiny_data_dir), tmp_path / "fresh", progress=False, threads=1, restore_from=table)
+
+
+def test_analyze_chosen_trains_restored_chosen_runs_again_and_then_analyses_them(finished_elsewhere, tmp_path):
+    """A restored chosen run has no folder to analyse: the script the report writes makes it again
+    (same config and seed: the same metrics), then analyses it, and the next report is complete."""
+    import os
+    import subprocess
+    import sys
+
+    from mrdib.experiments.render import write_report
+
+    sweep, table, before, _ = finished_elsewhere
+    fresh = tmp_path / "fresh"
+    run_sweep(sweep, fresh, progress=False, threads=1, restore_from=table)
+    report = build_report(fresh, ["tiny"])
+    assert len(report.unanalysed) == 4 and not any(run.has_folder for run in report.unanalysed)
+    write_report(report, tmp_path / "docs", png=False)
+    script = tmp_path / "docs" / "analyze_chosen.sh"
+    assert script.read_text().count("python -m mrdib train --config") == 4
+
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+               OMP_NUM_THREADS="1")
+    done = subprocess.run(["sh", str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    after = build_report(fresh, ["tiny"])
+    assert after.unanalysed == []
+    pd.testing.assert_frame_equal(after.table1, before.table1)  # retrained runs: the restored metrics exactly
+    counts = after.mechanism[after.mechanism.quantity == "sample_mi"].set_index("side")["n"]
+    assert counts.to_dict() == {"baseline": 2, "mrdib": 2}
