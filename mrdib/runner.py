@@ -64,8 +64,9 @@ def train_run(cfg: RunConfig, progress: bool | None = None,
     run_dir = runs_root(cfg) / cfg.run_id
     if (run_dir / CONFIG_FILE).exists():
         raise RunError(f"{run_dir}: a run with this id already exists (use --resume to continue it)")
+    threads = cfg.train.num_threads if cfg.train.num_threads > 0 else None  # None: the process's own setting
     config = {"run_id": cfg.run_id, "created": utc_now(), **cfg.to_dict(),
-              "dataset": data.describe(), "env": environment_info()}
+              "dataset": data.describe(), "env": environment_info(threads)}
     writer = RunWriter(run_dir)
     writer.write_config(config)
     folder_callback = RunFolderCallback(writer, config)

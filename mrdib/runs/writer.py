@@ -42,8 +42,20 @@ def new_run_id(dataset: str, backbone: str, mrdib_enabled: bool, seed: int) -> s
     return f"{dataset}-{backbone}-{variant}-s{seed}-{stamp}-{secrets.token_hex(2)}"
 
 
-def environment_info() -> dict[str, Any]:
-    """Git commit and package versions, so a run says what produced it."""
+def cpu_model() -> str | None:
+    """The CPU's model name (Linux), or what `platform` knows elsewhere."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def environment_info(torch_threads: int | None = None) -> dict[str, Any]:
+    """Git commit, package versions, CPU and torch thread count, so a run says what produced it: with
+    the MRdIB objective on, a different thread count changes the float sums and so the metrics."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
                                 cwd=Path(__file__).resolve().parent).stdout.strip() or None
@@ -55,7 +67,12 @@ def environment_info() -> dict[str, Any]:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             pass
-    return {"git_commit": commit, "python": platform.python_version(), "packages": packages}
+    if torch_threads is None:
+        import torch
+
+        torch_threads = torch.get_num_threads()
+    return {"git_commit": commit, "python": platform.python_version(), "packages": packages,
+            "torch_threads": int(torch_threads), "cpu": cpu_model()}
 
 
 class RunWriter:

@@ -22,9 +22,11 @@ def test_same_seed_same_metrics_and_different_seed_differs(small_data, tmp_path)
 
 
 def test_run_folder_contents_follow_the_format(small_data, tmp_path):
-    run_dir, result = train_run(fast_config(tmp_path, mrdib__enabled=True), progress=False, data=small_data)
+    run_dir, result = train_run(fast_config(tmp_path, mrdib__enabled=True, train__num_threads=1), progress=False,
+                                data=small_data)
     config = json.loads((run_dir / "config.json").read_text())
     assert config["format_version"] == 1 and config["env"]["packages"]["torch"].startswith("2.13")
+    assert config["env"]["torch_threads"] == 1  # +MRdIB's float sums, and so its metrics, depend on it
     assert config["dataset"]["n_items"] == small_data.n_items
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "done" and summary["best_epoch"] == result.best_epoch
