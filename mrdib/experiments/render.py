@@ -360,7 +360,6 @@ def render_markdown(report: Report, title: str = "Results", report_command: str 
     return "\n".join(lines).rstrip() + "\n"
 
 
-# Files a report writes only when it has something for them (the CSVs are always written).
 def analyze_script(runs: Sequence[UnanalysedRun]) -> str:
     """analyze_chosen.sh: `mrdib analyze` for each chosen run without an analysis, preceded, for a run
     restored from a runs table (no folder here), by the `mrdib train` call that makes it again."""
@@ -368,15 +367,19 @@ def analyze_script(runs: Sequence[UnanalysedRun]) -> str:
     for run in runs:
         folder = shlex.quote(str(run.run_dir))
         if not run.has_folder:
+            # One thread, as the sweeps' workers train: with MRdIB on, the thread count changes the floats.
             lines += [f"# {run.run_dir.name}: restored from a runs table; trained again first (same config and seed)",
-                      'config=$(mktemp)', "cat > \"$config\" <<'CONFIG'", json.dumps(run.train_config, sort_keys=True), "CONFIG",
-                      f'python -m mrdib train --config "$config" --seed {run.seed} --run-id {shlex.quote(run.run_dir.name)} '
-                      f"--artifacts {shlex.quote(str(run.run_dir.parent.parent))} --threads 1 --quiet",
+                      "config=$(mktemp)", "cat > \"$config\" <<'CONFIG'",
+                      json.dumps(run.train_config, sort_keys=True), "CONFIG",
+                      f'python -m mrdib train --config "$config" --seed {run.seed} '
+                      f"--run-id {shlex.quote(run.run_dir.name)} --artifacts {shlex.quote(str(run.run_dir.parent.parent))} "
+                      "--threads 1 --quiet",
                       'rm -f "$config"']
         lines.append(f"python -m mrdib analyze {folder} --quiet")
     return "\n".join(lines) + "\n"
 
 
+# Files a report writes only when it has something for them (the CSVs are always written).
 CONDITIONAL_FILES: tuple[str, ...] = ("table1.tex", "table2_ablations.tex", "table3_time.tex", "analyze_chosen.sh")
 
 

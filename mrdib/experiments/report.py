@@ -55,8 +55,8 @@ class Report:
 @dataclass(frozen=True)
 class UnanalysedRun:
     """A chosen run the mechanism table lacks. A run restored from a committed runs table has no
-    folder on this machine: it must be trained again (same config and seed give the same run on
-    the CPU) before `mrdib analyze` can read its checkpoint."""
+    folder on this machine: it must be trained again (same config, seed and thread count give the
+    same run on the same CPU) before `mrdib analyze` can read its checkpoint."""
 
     run_dir: Path
     config_key: str  # the configuration as JSON, without the seed (ConfigResults.key)
