@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 
 from mrdib.errors import MrdibError
 from mrdib.experiments.plan import ABLATIONS, ALPHA_NAMES
-from mrdib.experiments.selection import ConfigResults, Selection, choose, group_runs
+from mrdib.experiments.selection import ConfigResults, Selection, choose, group_runs, settings_from_key
 from mrdib.experiments.stats import improvement_percent, mean_std, paired_test
 from mrdib.runs.reader import RunRecord, list_runs, read_metrics
 
@@ -68,8 +68,7 @@ class UnanalysedRun:
 
     @property
     def train_config(self) -> dict[str, Any]:
-        """Its settings as `mrdib train --config` takes them: the key less the data set's label."""
-        return {k: v for k, v in json.loads(self.config_key).items() if k != "dataset_name"}
+        return settings_from_key(self.config_key)
 
 
 def format_alphas(alphas: Sequence[float] | None) -> str:

@@ -71,6 +71,12 @@ def config_key(config: dict[str, Any]) -> str:
     return json.dumps(identity, sort_keys=True, default=str)
 
 
+def settings_from_key(key: str) -> dict[str, Any]:
+    """The run settings a `config_key` holds, as `mrdib train --config` takes them: the key less the
+    data set label it adds (the seed, which the key leaves out, is given apart)."""
+    return {k: v for k, v in json.loads(key).items() if k != "dataset_name"}
+
+
 def group_runs(records: Iterable[RunRecord], run_ids: set[str] | None = None) -> list[ConfigResults]:
     """Finished runs (status done, test present) grouped by configuration; others are ignored.
 

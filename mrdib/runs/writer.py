@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from mrdib.io import (atomic_save_npz, atomic_torch_save, atomic_write_bytes, atomic_write_json, json_line,
                       remove_stale_temporaries)
@@ -68,8 +69,6 @@ def environment_info(torch_threads: int | None = None) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             pass
     if torch_threads is None:
-        import torch
-
         torch_threads = torch.get_num_threads()
     return {"git_commit": commit, "python": platform.python_version(), "packages": packages,
             "torch_threads": int(torch_threads), "cpu": cpu_model()}

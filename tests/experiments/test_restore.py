@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from mrdib.experiments.plan import sweep_config_from_dict
+from mrdib.experiments.render import write_report
 from mrdib.experiments.report import build_report
 from mrdib.experiments.sweep import SweepRunner, run_sweep
 from experiment_helpers import tiny_data_dir  # noqa: F401 (pytest fixtures)
@@ -96,12 +100,6 @@ def test_an_unreadable_table_is_refused_before_anything_is_written(tiny_data_dir
 def test_analyze_chosen_trains_restored_chosen_runs_again_and_then_analyses_them(finished_elsewhere, tmp_path):
     """A restored chosen run has no folder to analyse: the script the report writes makes it again
     (same config and seed: the same metrics), then analyses it, and the next report is complete."""
-    import os
-    import subprocess
-    import sys
-
-    from mrdib.experiments.render import write_report
-
     sweep, table, before, _ = finished_elsewhere
     fresh = tmp_path / "fresh"
     run_sweep(sweep, fresh, progress=False, threads=1, restore_from=table)
