@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -12,6 +13,26 @@ from typing import Any
 import yaml
 
 from mrdib.errors import ConfigError
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading `1e-5` as a float as YAML 1.2 and JSON do.
+
+    PyYAML follows YAML 1.1, where a float needs a dot (`1.0e-5`), so `reg_weight: 1e-5` would
+    arrive as the string '1e-5' and fail only inside the first training step."""
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                   |[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text safely (no arbitrary objects), with YAML 1.2's exponent floats."""
+    return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 @dataclass
@@ -132,7 +153,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: config file not found")
     try:
         text = path.read_text()
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        raw = json.loads(text) if path.suffix == ".json" else load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'} ({exc})")
     if not isinstance(raw, dict):
@@ -145,7 +166,7 @@ def backbone_defaults(backbone: str) -> dict[str, Any]:
     resource = resources.files("mrdib") / "configs" / f"{backbone}.yaml"
     if not resource.is_file():
         return {}
-    raw = yaml.safe_load(resource.read_text()) or {}
+    raw = load_yaml(resource.read_text()) or {}
     return raw
 
 

@@ -33,6 +33,18 @@ def test_config_file_is_layered_under_the_command_line(tmp_path):
     assert saved["backbone_params"]["reg_weight"] == 0.0001  # from mrdib/configs/vbpr.yaml
 
 
+def test_exponent_numbers_in_a_yaml_config_are_floats(tmp_path):
+    """PyYAML alone reads `1e-5` as a string, which reached MMGCN's loss and failed in its first step."""
+    config = tmp_path / "run.yaml"
+    config.write_text("backbone: mmgcn\nbackbone_params:\n  reg_weight: 1e-5\n  dim_latent: 16\n"
+                      "train:\n  epochs: 1\n  embedding_size: 8\n  learning_rate: 5E-3\n")
+    assert main(["train", "--config", str(config), "--artifacts", str(tmp_path), "--quiet"]) == 0
+    saved = list_runs(tmp_path)[0]
+    assert saved.config["backbone_params"]["reg_weight"] == 1e-5
+    assert saved.config["train"]["learning_rate"] == 5e-3
+    assert saved.summary["status"] == "done"
+
+
 @pytest.mark.parametrize("args, message", [
     (["--data", "/no/such/folder"], "/no/such/folder"),
     (["--backbone", "nope"], "unknown backbone"),

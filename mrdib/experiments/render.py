@@ -369,12 +369,13 @@ def analyze_script(runs: Sequence[UnanalysedRun]) -> str:
         if not run.has_folder:
             # One thread, as the sweeps' workers train: with MRdIB on, the thread count changes the floats.
             lines += [f"# {run.run_dir.name}: restored from a runs table; trained again first (same config and seed)",
-                      "config=$(mktemp)", "cat > \"$config\" <<'CONFIG'",
+                      # a .json name: `mrdib train --config` reads any other suffix as YAML
+                      'config_dir=$(mktemp -d)', 'config="$config_dir/config.json"', "cat > \"$config\" <<'CONFIG'",
                       json.dumps(run.train_config, sort_keys=True), "CONFIG",
                       f'python -m mrdib train --config "$config" --seed {run.seed} '
                       f"--run-id {shlex.quote(run.run_dir.name)} --artifacts {shlex.quote(str(run.run_dir.parent.parent))} "
                       "--threads 1 --quiet",
-                      'rm -f "$config"']
+                      'rm -rf "$config_dir"']
         lines.append(f"python -m mrdib analyze {folder} --quiet")
     return "\n".join(lines) + "\n"
 

@@ -25,7 +25,7 @@ def tiny_sweep(data_dir: str):
     return sweep_config_from_dict({
         "name": "tiny", "datasets": [data_dir], "backbones": ["vbpr"], "seeds": [0, 1], "selection_seeds": [0],
         "alphas": {"mode": "points", "points": [[0.001, 0.01, 0.01], [0.05, 0.05, 0.05]]},
-        "ablations": ["a2=a3=0"], "baseline_grid": {"vbpr": {"reg_weight": [0.0001, 0.1]}},
+        "ablations": ["a2=a3=0"], "baseline_grid": {"vbpr": {"reg_weight": [0.00001, 0.00005]}},  # JSON writes them 1e-05, 5e-05
         "mrdib_uses_baseline_choice": True, "train": dict(FAST_TRAIN)})
 
 
@@ -108,6 +108,7 @@ def test_analyze_chosen_trains_restored_chosen_runs_again_and_then_analyses_them
     write_report(report, tmp_path / "docs", png=False)
     script = tmp_path / "docs" / "analyze_chosen.sh"
     assert script.read_text().count("python -m mrdib train --config") == 4
+    assert "e-05" in script.read_text()  # exponent floats: once read back as strings by the YAML reader
 
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                OMP_NUM_THREADS="1")
