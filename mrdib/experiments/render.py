@@ -142,6 +142,18 @@ def mechanism_display(frame: pd.DataFrame, dataset: str, backbone: str) -> pd.Da
 
 # -- Markdown and LaTeX ---------------------------------------------------------------------------
 
+def popularity_line(frame: pd.DataFrame, dataset: str, metrics: Sequence[str] = TABLE_METRICS) -> str | None:
+    """The most-popular reference of `dataset` in one sentence, or None when the report has none."""
+    rows = frame[frame.dataset == dataset] if not frame.empty else frame
+    if rows.empty:
+        return None
+    values = rows.set_index(["split", "metric"])["value"]
+    test = ", ".join(f"{metric_label(m)} {values[('test', m)]:.4f}" for m in metrics if ("test", m) in values)
+    valid = ", ".join(f"{metric_label(m)} {values[('valid', m)]:.4f}" for m in metrics[:1] if ("valid", m) in values)
+    return (f"Reference without a model, most popular (every user gets the items with most training "
+            f"interactions): test {test}; valid {valid}.")
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "_(no rows)_\n"
@@ -325,6 +337,9 @@ def render_markdown(report: Report, title: str = "Results", report_command: str 
     lines += _summary_lines(report)
     for dataset in report.table1.dataset.drop_duplicates():
         lines += [f"### {dataset}", "", markdown_table(table1_display(report.table1, dataset))]
+        reference = popularity_line(report.popularity, dataset)
+        if reference:
+            lines += [reference, ""]
     if not report.table2.empty:
         lines += ["## Table 2: ablations (test)", "",
                   "Each variant switches one MRdIB term off at the chosen alphas; `*` marks a variant only found at "
@@ -381,7 +396,8 @@ def analyze_script(runs: Sequence[UnanalysedRun]) -> str:
 
 
 # Files a report writes only when it has something for them (the CSVs are always written).
-CONDITIONAL_FILES: tuple[str, ...] = ("table1.tex", "table2_ablations.tex", "table3_time.tex", "analyze_chosen.sh")
+CONDITIONAL_FILES: tuple[str, ...] = ("table1.tex", "table2_ablations.tex", "table3_time.tex", "analyze_chosen.sh",
+                                     "popularity.csv")
 
 
 def write_report(report: Report, out_dir: str | Path, title: str = "Results", markdown_name: str = "results.md",
@@ -414,6 +430,8 @@ def write_report(report: Report, out_dir: str | Path, title: str = "Results", ma
     if not report.table3.empty:
         save("table3_time.tex", latex_table(table3_display(report.table3), "Seconds per training epoch.",
                                             "tab:time"))
+    if not report.popularity.empty:
+        save("popularity.csv", report.popularity.to_csv(index=False))
     if report.unanalysed:
         save("analyze_chosen.sh", analyze_script(report.unanalysed))
     figure_files: list[Path] = []

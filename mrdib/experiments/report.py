@@ -23,6 +23,7 @@ from mrdib.errors import MrdibError
 from mrdib.experiments.plan import ABLATIONS, ALPHA_NAMES
 from mrdib.experiments.selection import ConfigResults, Selection, choose, group_runs, settings_from_key
 from mrdib.experiments.stats import improvement_percent, mean_std, paired_test
+from mrdib.popularity import popularity_table
 from mrdib.runs.reader import RunRecord, list_runs, read_metrics
 
 TABLE_METRICS: tuple[str, ...] = ("recall@5", "precision@5", "map@5", "ndcg@5")
@@ -50,6 +51,7 @@ class Report:
     mechanism: pd.DataFrame = field(default_factory=pd.DataFrame)  # from analysis.json, see `mechanism_table`
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # every run behind the tables, see `runs_table`
     unanalysed: list["UnanalysedRun"] = field(default_factory=list)  # chosen runs without analysis.json
+    popularity: pd.DataFrame = field(default_factory=pd.DataFrame)  # most-popular reference, see `popularity_table`
 
 
 @dataclass(frozen=True)
@@ -596,4 +598,5 @@ def report_from_groups(groups: list[ConfigResults], metric: str, plans: list[dic
         sweep_plan={"plans": plans} if plans else None, budgets=budget_table(selections, groups),
         mechanism=mechanism_table(selections), runs=runs_table(groups),
         # An open pair's choice can still change: analysing its current pick may be wasted work.
-        unanalysed=unanalysed_chosen_runs({p: s for p, s in selections.items() if p not in open_pairs}))
+        unanalysed=unanalysed_chosen_runs({p: s for p, s in selections.items() if p not in open_pairs}),
+        popularity=popularity_table(json.loads(g.key) for g in groups))
