@@ -395,6 +395,9 @@ def analyze_script(runs: Sequence[UnanalysedRun]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The names of the report's own PNGs in figures/ (other files there are the user's and stay).
+REPORT_FIGURE_PREFIXES: tuple[str, ...] = ("improvement", "sensitivity_")
+
 # Files a report writes only when it has something for them (the CSVs are always written).
 CONDITIONAL_FILES: tuple[str, ...] = ("table1.tex", "table2_ablations.tex", "table3_time.tex", "analyze_chosen.sh",
                                      "popularity.csv")
@@ -439,6 +442,10 @@ def write_report(report: Report, out_dir: str | Path, title: str = "Results", ma
     if png:
         figure_files, note = write_pngs(report_figures(report), out_dir / "figures")
         written += figure_files
+        if note is None:  # rendered: a figure of an earlier report that this one has not drawn is out of date
+            for stale in sorted((out_dir / "figures").glob("*.png")):
+                if stale not in figure_files and stale.name.startswith(REPORT_FIGURE_PREFIXES):
+                    stale.unlink()
     else:
         note = "PNG export not requested (--no-png)"
     save(markdown_name, render_markdown(report, title, report_command, figure_files, note, out_dir))

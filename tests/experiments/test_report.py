@@ -196,6 +196,25 @@ def test_png_export_failure_is_reported_not_raised(artifacts, tmp_path, monkeypa
     assert "PNG export skipped (RuntimeError: no browser for kaleido)" in (tmp_path / "out" / "results.md").read_text()
 
 
+def test_a_figure_an_earlier_report_drew_and_this_one_does_not_is_removed(artifacts, tmp_path, monkeypatch):
+    """A pair whose sweep was replanned has no sensitivity curve now: its old PNG must not stay beside the report."""
+    import plotly.io as pio
+
+    def fake_write(figures, paths, **kwargs):
+        for path in paths:
+            path.write_bytes(b"png")
+
+    monkeypatch.setattr(pio, "write_images", fake_write)
+    figures = tmp_path / "out" / "figures"
+    figures.mkdir(parents=True)
+    (figures / "sensitivity_toy_mmgcn.png").write_bytes(b"old")
+    (figures / "my_own_plot.png").write_bytes(b"mine")
+    files = write_report(build_report(artifacts[0]), tmp_path / "out", png=True)
+    assert figures / "sensitivity_toy_vbpr.png" in files and (figures / "sensitivity_toy_vbpr.png").is_file()
+    assert not (figures / "sensitivity_toy_mmgcn.png").exists()
+    assert (figures / "my_own_plot.png").read_bytes() == b"mine"
+
+
 def test_latex_tables_escape_their_cells():
     import pandas as pd
 
