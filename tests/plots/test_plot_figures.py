@@ -68,6 +68,7 @@ def test_sensitivity_ticks_at_the_alphas_run_with_room_at_the_ends():
     for axis in (fig.layout.xaxis, fig.layout.xaxis2, fig.layout.xaxis3):
         assert list(axis.tickvals) == list(values)
         assert list(axis.ticktext) == ["0.0001", "0.001", "0.005", "0.01", "0.05"]
+        assert axis.tickangle == -90 and axis.automargin  # 0.005 and 0.01 would overlap side by side
         low, high = axis.range
         assert low < np.log10(values[0]) - 0.25 and high > np.log10(values[-1]) + 0.25
     # panels leave a gap between one panel's last label and the next one's first
