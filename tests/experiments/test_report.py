@@ -86,6 +86,9 @@ def test_sensitivity_uses_the_shared_seeds_and_marks_the_choice(artifacts):
     assert level.at["valid", "mean"] == pytest.approx(0.1) and level.at["test", "mean"] == pytest.approx(0.100)
     assert list(level.n) == [1, 1]
     assert sorted(round(shape.y0, 4) for shape in figure.layout.shapes) == [0.1] * 6  # 2 lines x 3 panels
+    # Valid and test levels a hair apart would print their labels on top of each other: opposite ends.
+    sides = {a.text: a.xanchor for a in figure.layout.annotations if a.text.startswith("baseline")}
+    assert sides == {"baseline valid": "left", "baseline test": "right"}
     assert report.budget["runs"] == 15 and report.budget["epochs"] == 45
 
 
