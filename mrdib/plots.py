@@ -123,7 +123,7 @@ def sensitivity_figure(frame: pd.DataFrame, metrics: Iterable[str] | None = None
         if values:
             low, high = np.log10(values[0]), np.log10(values[-1])
             pad = max(0.3, 0.12 * (high - low))
-            # the paper's grid puts 0.005 and 0.01 a third of a decade apart: level labels would collide
+            # the paper's grid puts 0.005 and 0.01 a third of a decade apart: side by side their tick labels overlap
             axis.update(tickmode="array", tickvals=values, ticktext=[alpha_text(v) for v in values],
                         range=[low - pad, high + pad], tickangle=-90, automargin=True)
         fig.update_xaxes(**axis, row=1, col=column)

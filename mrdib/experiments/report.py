@@ -454,7 +454,7 @@ def sensitivity_plot(frame: pd.DataFrame, dataset: str, backbone: str, metric: s
     for level in baseline.itertuples(index=False):
         figure.add_hline(y=level.mean, row="all", col="all", line={"dash": "dash", "width": 1, "color": "grey"},
                          annotation_text=f"baseline {level.split}",
-                         annotation_position=label_side.get(level.split, "top left"),
+                         annotation_position=label_side[level.split],
                          annotation_font={"size": 11, "color": "grey"})
     figure.update_yaxes(title_text=metric, row=1, col=1)
     figure.update_layout(title=f"{backbone} on {dataset}: sensitivity of {metric}", width=1000, height=420,
