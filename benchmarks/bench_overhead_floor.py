@@ -3,7 +3,8 @@
 Usage: python benchmarks/bench_overhead_floor.py [--data baby] [--backbones vbpr mgcn ...] [--steps 40]
 
 Whatever else is optimised, every training step with MRdIB must pass each modality's item
-representations through the mean and log-variance heads and draw a Gaussian sample for every
+representations through the log-variance head (and, in the earlier `mean_head: linear` design,
+the mean head too) and draw a Gaussian sample for every
 entry of z the fused loss reads (the rows of the batch's items for row-wise backbones, every
 item for graph ones), decode the batch's users for the unique terms and run the MINE critic on
 its pairs. This script measures, at each backbone's own shapes and on its own batches:
@@ -11,7 +12,7 @@ its pairs. This script measures, at each backbone's own shapes and on its own ba
   base, +MRdIB  ms per training step of the baseline and of the full objective, taking turns
   bottleneck    the model's own VariationalBottleneck, forward in training mode and backward,
                 on the rows the step needs, every modality (no KL, MINE or unique terms)
-  floor         the matrix multiplies and draws alone: the heads' three products (forward,
+  floor         the matrix multiplies and draws alone: the head's three products (forward,
                 input and weight gradients) and torch.randn for z's entries, plus (terms) the
                 unique decoders' and the MINE critics' products; no elementwise work, no optimizer
 
@@ -60,12 +61,13 @@ def time_bottleneck(bottlenecks: dict, rows: int, device: torch.device) -> tuple
     synchronize(device)
     full = time.perf_counter() - started
     with torch.no_grad():
-        grads = {m: torch.randn(rows, 2 * b.dim, device=device) for m, b in bottlenecks.items()}
+        heads = {m: b.heads if b.mean_head == "linear" else b.log_var_head for m, b in bottlenecks.items()}
+        grads = {m: torch.randn(rows, heads[m].weight.shape[0], device=device) for m in bottlenecks}
         synchronize(device)
         started = time.perf_counter()
         for m, bottleneck in bottlenecks.items():
-            x, weight = inputs[m], bottleneck.heads.weight
-            torch.addmm(bottleneck.heads.bias, x, weight.T)  # forward
+            x, weight = inputs[m], heads[m].weight
+            torch.addmm(heads[m].bias, x, weight.T)  # forward
             grads[m] @ weight  # input gradient
             grads[m].T @ x  # weight gradient
             torch.randn(rows, bottleneck.dim, device=device)  # eps

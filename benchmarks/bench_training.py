@@ -40,6 +40,16 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def setting_value(text: str) -> int | float | str:
+    """A --variant value: an integer, a float, or a word (e.g. mean_head=linear)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", nargs="+", default=["baby", "synthetic-baby"])
@@ -52,8 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     variants = {"mrdib": {}}
     for text in args.variant:
-        variants[text] = {k: float(v) if "." in v or "e" in v else int(v)
-                          for k, v in (item.split("=", 1) for item in text.split(","))}
+        variants[text] = {k: setting_value(v) for k, v in (item.split("=", 1) for item in text.split(","))}
     torch.set_num_threads(args.threads)
     resolve_device(args.device)  # a missing GPU is one line before any table
     print(f"torch {torch.__version__}, {args.threads} threads, device {args.device}")

@@ -59,6 +59,16 @@ class MRdIBConfig:
     # unless init_log_var gives an absolute value (the earlier default was -5).
     init_relative_log_var: float = -2.0
     init_log_var: float | None = None
+    min_log_var: float = -10.0  # the posterior log-variance's floor (its clamp), relative to the prior's
+    # The prior N(0, s^2 I): "relative" (s^2 the representation's mean variance at initialisation, so
+    # a1 means the same on every backbone; chosen on validation, docs/mechanism.md) or "unit" (s = 1,
+    # the paper's literal N(0, I), which collapsed MGCN's posterior at a1 = 0.001 on synthetic data).
+    prior_scale: str = "relative"
+    # The posterior mean: "identity" (the backbone's own representation; the bottleneck adds only
+    # the log-variance head and the noise) or "linear" (the earlier design: a trainable linear mean
+    # head, and MRdIB's draws from the global generator; for reproducing results made with it).
+    mean_head: str = "identity"
+    posterior_noise: bool = True  # False: z is the posterior mean in training too (a diagnostic)
     log_var_scale: float = 10.0  # the log-variance head learns this many times faster (see bottleneck.py)
     mine_ema_rate: float = 0.01
     unique_mode: str = "standalone"  # the a3 term: "standalone" (the paper's) or "conditional" (plugin.py)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mrdib.config import RunConfig
+from mrdib.config import MRdIBConfig, RunConfig, resolve_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("MRDIB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -39,4 +39,14 @@ def fast_config(tmp_path: Path, **overrides) -> RunConfig:
             setattr(getattr(cfg, section), name, value)
         else:
             setattr(cfg, key, value)
+    return cfg
+
+
+def backbone_config(name: str, tmp_path: Path, **mrdib) -> RunConfig:
+    """The backbone's published defaults, shrunk to test size (two epochs on `small_data`)."""
+    cfg = resolve_config(name, cli_values={"artifacts": str(tmp_path)})
+    small = fast_config(tmp_path)
+    cfg.train = small.train
+    cfg.train.epochs = 2
+    cfg.mrdib = MRdIBConfig(**mrdib)
     return cfg

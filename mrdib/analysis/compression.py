@@ -12,6 +12,8 @@ model in either case.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +46,14 @@ class Posteriors:
     extras: dict
     source: str = "checkpoint"
     model_problem: str | None = None
+
+    @property
+    def log_prior_vars(self) -> dict[str, float]:
+        """log s^2 of each modality's prior N(0, s^2 I): 0 (the paper's unit prior) unless the run
+        used `prior_scale: relative`, which the model's bottlenecks record."""
+        if self.model is None:
+            return {}
+        return {m: float(b.prior) for m, b in self.model.bottlenecks.items()}
 
     @torch.no_grad()
     def sample(self, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
@@ -139,13 +149,15 @@ def posterior_statistics(posteriors: Posteriors, informative_nats: float = INFOR
     estimate of I(X; Z) (nats) and the count of dimensions carrying more than `informative_nats`
     of it, and per dimension the KL, the mean posterior variance and the channel information."""
     result = {}
+    priors = posteriors.log_prior_vars
     for modality, mean in posteriors.means.items():
         log_var = posteriors.log_vars[modality]  # [n_items, d]
-        kl_per_dim = 0.5 * (mean.pow(2) + log_var.exp() - log_var - 1.0).mean(0)  # [d]
+        prior = priors.get(modality, 0.0)
+        kl_per_dim = 0.5 * (mean.pow(2) * math.exp(-prior) + (log_var - prior).exp() - (log_var - prior) - 1.0).mean(0)
         variance_per_dim = log_var.exp().mean(0)  # [d]
         information_per_dim = channel_information(mean, log_var)  # [d]
         result[modality] = {
-            "kl": float(gaussian_kl(mean, log_var).mean()),
+            "kl": float(gaussian_kl(mean, log_var, prior).mean()),
             "dims": int(mean.shape[1]),
             "mean_log_var": float(log_var.double().mean()),
             "channel_information": float(information_per_dim.sum()),

@@ -37,7 +37,11 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
 }
 ABLATION_ALIASES: dict[str, str] = {"a1=0": "no_kl_a1", "a2=0": "no_mine_a2", "a3=0": "no_unique_a3",
                                     "a2=a3=0": "kl_only", "a3=a2=0": "kl_only"}
+# +MRdIB with every term off, at the baseline's chosen settings: the plug-in's own effect, which
+# must be none (a sweep's `control: true` runs it on every seed; docs/results.md's control row).
+CONTROL = "control"
 GRID_MODES = ("full", "one_at_a_time", "points")
+BASELINE_GRID_MODES = ("full", "one_at_a_time")
 VARIANTS = ("baseline", "mrdib")
 # Settings that change how fast a run goes but not what it computes: left out of the run id.
 _EXECUTION_ONLY = {"artifacts", "run_id"}
@@ -56,12 +60,15 @@ def canonical_ablation(name: str) -> str:
 
 
 def variant_of(mrdib: dict[str, Any]) -> str:
-    """'baseline', 'full' (every alpha on), an ablation name, or 'other' for a run's mrdib settings."""
+    """'baseline', 'full' (every alpha on), an ablation name, 'control' (every alpha off) or 'other'
+    for a run's mrdib settings."""
     if not mrdib.get("enabled", False):
         return "baseline"
     off = tuple(name for name in ALPHA_NAMES if float(mrdib.get(name, 0.0)) == 0.0)
     if not off:
         return "full"
+    if off == ALPHA_NAMES:
+        return CONTROL
     for ablation, switched_off in ABLATIONS.items():
         if off == switched_off:
             return ablation
@@ -135,7 +142,12 @@ class SweepConfig:
     # names: every combination. A name is a backbone_params key, or `train.<field>` for a training
     # setting. E.g. {vbpr: {reg_weight: [1e-5, 1e-4]}, dualgnn: {train.learning_rate: [1e-4, 1e-3]}}.
     baseline_grid: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    # "full": every combination of the baseline grid's lists; "one_at_a_time": each list's first
+    # value is the centre, and each setting varies over its list with the others at the centre (as
+    # the alphas do): with two lists of 7, 13 configurations, the alpha grid's budget.
+    baseline_grid_mode: str = "full"
     mrdib_uses_baseline_choice: bool = False  # the alpha grid runs at the baseline's chosen settings
+    control: bool = False  # +MRdIB with a1 = a2 = a3 = 0 at the baseline's choice, on every seed
     artifacts: str | None = None
     notes: str = ""  # copied verbatim into the report
 
@@ -149,7 +161,11 @@ class SweepConfig:
         if not grid:
             return []
         names = list(grid)
-        return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
+        if self.baseline_grid_mode == "full":
+            return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
+        centre = {n: grid[n][0] for n in names}
+        settings = [centre] + [{**centre, n: value} for n in names for value in grid[n][1:]]
+        return list({json.dumps(s, sort_keys=True, default=str): s for s in settings}.values())
 
     def waits_for_baseline(self, backbone: str) -> bool:
         """Whether this backbone's alpha grid runs only after the baseline's settings are chosen."""
@@ -256,9 +272,12 @@ def sweep_config_from_dict(raw: dict[str, Any], where: str = "sweep config") -> 
             value = dict(value or {})
         elif key == "baseline_grid":
             value = _baseline_grid(where, value)
-        elif key == "mrdib_uses_baseline_choice":
+        elif key in ("mrdib_uses_baseline_choice", "control"):
             if not isinstance(value, bool):
-                raise ConfigError(f"{where}: mrdib_uses_baseline_choice must be true or false, got {value!r}")
+                raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+        elif key == "baseline_grid_mode":
+            if value not in BASELINE_GRID_MODES:
+                raise ConfigError(f"{where}: baseline_grid_mode '{value}' is not one of {', '.join(BASELINE_GRID_MODES)}")
         elif key in ("name", "metric", "notes", "artifacts") and value is not None:
             value = str(value)
         setattr(cfg, key, value)
@@ -293,6 +312,9 @@ def _validate(cfg: SweepConfig, where: str) -> None:
                               f"backbones ({', '.join(cfg.backbones)})")
     if cfg.baseline_grid and "baseline" not in cfg.variants:
         raise ConfigError(f"{where}: baseline_grid is set but variants has no 'baseline'")
+    if cfg.control and not (cfg.mrdib_uses_baseline_choice and "mrdib" in cfg.variants):
+        raise ConfigError(f"{where}: control runs at the baseline's choice: it needs mrdib_uses_baseline_choice "
+                          "and the mrdib variant")
     if cfg.mrdib_uses_baseline_choice and not cfg.baseline_grid:
         raise ConfigError(f"{where}: mrdib_uses_baseline_choice needs a baseline_grid to choose from")
     for key in ("ablation_backbones", "ablation_datasets"):
@@ -410,9 +432,13 @@ def alpha_grid(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str,
 def baseline_stage(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str,
                    params: dict[str, Any]) -> list[SweepPoint]:
     """Once the baseline grid has chosen `params`: the baseline there on the seeds the grid skipped,
-    and the alpha grid at `params` when +MRdIB uses the baseline's choice."""
+    the control (every alpha 0) there on every seed when asked, and the alpha grid at `params` when
+    +MRdIB uses the baseline's choice."""
     points = [make_point(sweep, artifacts, dataset, backbone, "baseline_final", seed, None, params)
               for seed in sweep.seeds if seed not in sweep.grid_seeds]
+    if sweep.control and sweep.waits_for_baseline(backbone):
+        points += [make_point(sweep, artifacts, dataset, backbone, "control", seed, (0.0, 0.0, 0.0), params)
+                   for seed in sweep.seeds]
     if sweep.waits_for_baseline(backbone):
         points += alpha_grid(sweep, artifacts, dataset, backbone, params)
     return _unique(points)
@@ -441,6 +467,7 @@ def second_stage_size(sweep: SweepConfig, dataset: str, backbone: str) -> int:
         size += extra_seeds
         if sweep.waits_for_baseline(backbone):
             size += len(sweep.alphas.triples()) * len(sweep.grid_seeds)
+            size += len(sweep.seeds) if sweep.control else 0
     if "mrdib" not in sweep.variants:
         return size
     ablations = len(sweep.ablations) * len(sweep.seeds) if sweep.runs_ablations(dataset, backbone) else 0

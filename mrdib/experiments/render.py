@@ -60,6 +60,18 @@ def table1_display(frame: pd.DataFrame, dataset: str, metrics: Sequence[str] = T
         rows.append({"model": "improvement, p", **{
             metric_label(m): f"{_pct(mine.at[m, 'improvement_pct'])}, p={_p(mine.at[m, 'p_value'], mine.at[m, 'n_pairs'])}"
             for m in present}})
+        if "difference_ci_low" in mine and any(math.isfinite(mine.at[m, "difference_ci_low"]) for m in present):
+            rows.append({"model": "difference, 95% CI", **{
+                metric_label(m): f"[{mine.at[m, 'difference_ci_low']:+.4f}, {mine.at[m, 'difference_ci_high']:+.4f}]"
+                for m in present}})
+        if "control_n" in mine and any(mine.at[m, "control_n"] > 0 for m in present):
+            rows.append({"model": f"{backbone}+MRdIB, terms off (control)", **{
+                metric_label(m): _cell(mine.at[m, "control_mean"], mine.at[m, "control_std"], mine.at[m, "control_n"])
+                for m in present}})
+            rows.append({"model": "control vs baseline, p", **{
+                metric_label(m): f"{_pct(mine.at[m, 'control_change_pct'])}, "
+                                 f"p={_p(mine.at[m, 'control_p_value'], mine.at[m, 'control_n'])}"
+                for m in present}})
         if any(math.isfinite(mine.at[m, "paper_improvement_pct"]) for m in present):
             rows.append({"model": "paper's improvement", **{
                 metric_label(m): _pct(mine.at[m, "paper_improvement_pct"]) for m in present}})

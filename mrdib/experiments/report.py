@@ -30,7 +30,7 @@ TABLE_METRICS: tuple[str, ...] = ("recall@5", "precision@5", "map@5", "ndcg@5")
 VARIANT_ORDER: tuple[str, ...] = ("baseline", "full", *ABLATIONS)
 VARIANT_LABELS = {"baseline": "baseline", "full": "+MRdIB (a1, a2, a3)", "no_kl_a1": "+MRdIB (a1=0)",
                   "no_mine_a2": "+MRdIB (a2=0)", "no_unique_a3": "+MRdIB (a3=0)",
-                  "kl_only": "+MRdIB (a2=a3=0, MIB only)"}
+                  "kl_only": "+MRdIB (a2=a3=0, MIB only)", "control": "+MRdIB, every term off (control)"}
 
 
 @dataclass
@@ -106,8 +106,10 @@ def table1(selections: dict[tuple[str, str], Selection], metrics: Sequence[str] 
         for metric in metrics:
             base = chosen.baseline.test_scores(metric) if chosen.baseline else {}
             mrdib = chosen.mrdib.test_scores(metric) if chosen.mrdib else {}
+            control = chosen.control.test_scores(metric) if chosen.control else {}
             base_stats, mrdib_stats = mean_std(list(base.values())), mean_std(list(mrdib.values()))
-            test = paired_test(base, mrdib)
+            control_stats = mean_std(list(control.values()))
+            test, control_test = paired_test(base, mrdib), paired_test(base, control)
             reported = paper.get((dataset.lower(), backbone.lower(), metric), (math.nan, math.nan))
             rows.append({
                 "dataset": dataset, "backbone": backbone, "metric": metric,
@@ -115,6 +117,10 @@ def table1(selections: dict[tuple[str, str], Selection], metrics: Sequence[str] 
                 "mrdib_mean": mrdib_stats.mean, "mrdib_std": mrdib_stats.std, "mrdib_n": mrdib_stats.n,
                 "improvement_pct": improvement_percent(base_stats.mean, mrdib_stats.mean),
                 "p_value": test.p_value, "n_pairs": test.n,
+                "difference_ci_low": test.ci_low, "difference_ci_high": test.ci_high,
+                "control_mean": control_stats.mean, "control_std": control_stats.std, "control_n": control_stats.n,
+                "control_change_pct": improvement_percent(base_stats.mean, control_stats.mean),
+                "control_p_value": control_test.p_value,
                 "alphas": format_alphas(chosen.mrdib.alphas) if chosen.mrdib else "",
                 "candidates": len(chosen.candidates),
                 "paper_baseline": reported[0], "paper_mrdib": reported[1],
@@ -122,8 +128,9 @@ def table1(selections: dict[tuple[str, str], Selection], metrics: Sequence[str] 
             })
     return pd.DataFrame(rows, columns=[
         "dataset", "backbone", "metric", "baseline_mean", "baseline_std", "baseline_n", "mrdib_mean", "mrdib_std",
-        "mrdib_n", "improvement_pct", "p_value", "n_pairs", "alphas", "candidates", "paper_baseline", "paper_mrdib",
-        "paper_improvement_pct"])
+        "mrdib_n", "improvement_pct", "p_value", "n_pairs", "difference_ci_low", "difference_ci_high", "control_mean",
+        "control_std", "control_n", "control_change_pct", "control_p_value", "alphas", "candidates", "paper_baseline",
+        "paper_mrdib", "paper_improvement_pct"])
 
 
 # -- Table 2 ----------------------------------------------------------------------------------

@@ -144,6 +144,21 @@ class Selection:
     baseline: ConfigResults | None
     mrdib: ConfigResults | None
     candidates: list[ConfigResults]  # every full +MRdIB configuration seen
+    control: ConfigResults | None = None  # +MRdIB with every alpha 0 at the baseline's settings
+
+
+def _without_mrdib(key: str) -> dict[str, Any]:
+    return {k: v for k, v in json.loads(key).items() if k != "mrdib"}
+
+
+def control_of(baseline: ConfigResults | None, groups: Iterable[ConfigResults]) -> ConfigResults | None:
+    """The control (variant 'control') trained at the baseline's own settings, if any; where several
+    (other MRdIB settings), the one with the most seeds."""
+    if baseline is None:
+        return None
+    settings = _without_mrdib(baseline.key)
+    matches = [g for g in groups if g.variant == "control" and _without_mrdib(g.key) == settings]
+    return max(matches, key=lambda g: (len(g.seeds), g.key), default=None)
 
 
 def choose(groups: list[ConfigResults], metric: str = "recall@5") -> dict[tuple[str, str], Selection]:
@@ -158,5 +173,6 @@ def choose(groups: list[ConfigResults], metric: str = "recall@5") -> dict[tuple[
             key = select_by_validation({k: g.valid_scores(metric) for k, g in candidates.items()})
             picked[variant] = candidates.get(key) if key else None
         selections[(dataset, backbone)] = Selection(
-            dataset, backbone, picked["baseline"], picked["full"], [g for g in mine if g.variant == "full"])
+            dataset, backbone, picked["baseline"], picked["full"], [g for g in mine if g.variant == "full"],
+            control_of(picked["baseline"], mine))
     return selections

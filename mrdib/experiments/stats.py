@@ -52,6 +52,8 @@ class PairedTest:
     mean_difference: float  # treated minus baseline, averaged over the shared seeds
     t_statistic: float
     p_value: float  # two-sided; nan when n < 2 or every difference is identical
+    ci_low: float = math.nan  # 95% t interval of the mean difference (treated minus baseline)
+    ci_high: float = math.nan
 
     def format_p(self) -> str:
         if not math.isfinite(self.p_value):
@@ -71,4 +73,6 @@ def paired_test(baseline: Mapping[int, float], treated: Mapping[int, float]) -> 
     if n < 2 or np.allclose(treat - base, (treat - base)[0]):
         return PairedTest(n, difference, math.nan, math.nan)
     result = stats.ttest_rel(treat, base)
-    return PairedTest(n, difference, float(result.statistic), float(result.pvalue))
+    interval = result.confidence_interval(0.95)
+    return PairedTest(n, difference, float(result.statistic), float(result.pvalue),
+                      float(interval.low), float(interval.high))

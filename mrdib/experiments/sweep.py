@@ -296,7 +296,8 @@ class SweepState:
 
 # Stages in the order a pair goes through them, with the names progress lines give them.
 STAGE_NAMES: dict[str, str] = {"baseline_grid": "baseline grid", "baseline": "baselines", "grid": "+MRdIB grid",
-                               "baseline_final": "seeds", "final": "seeds", "ablation": "ablations"}
+                               "baseline_final": "seeds", "control": "control", "final": "seeds",
+                               "ablation": "ablations"}
 
 
 def pair_progress(sweep: SweepConfig, artifacts: str, state: SweepState) -> list[dict[str, Any]]:

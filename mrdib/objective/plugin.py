@@ -13,14 +13,20 @@ learns alone; a2 then ramps up over as many steps), and `critic_steps > 1` adds 
 updates on each step's detached z, so the critic keeps up with encoders that would otherwise win
 by moving faster than it (docs/mechanism.md).
 With `enabled=False` the wrapper owns no parameters and runs exactly the backbone's own chain, so a
-baseline run is bit-identical to the plain backbone.
+baseline run is bit-identical to the plain backbone. With it enabled, the posterior mean is the
+backbone's own representation (`mean_head: identity`), and everything MRdIB draws (its initial
+weights, the posterior noise, its subsets and shuffles) comes from a generator of its own: the
+backbone's stream of random numbers (negative sampling, dropout) is the baseline's, so with
+a1 = a2 = a3 = 0 and `posterior_noise: false` a +MRdIB run takes the baseline's steps exactly.
+`mean_head: linear` is the earlier design, global generator included, for reproducing its results.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
@@ -28,7 +34,7 @@ from torch import nn
 from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss
 from mrdib.config import MRdIBConfig
 from mrdib.errors import ConfigError
-from mrdib.objective.bottleneck import VariationalBottleneck, gaussian_kl
+from mrdib.objective.bottleneck import MEAN_HEADS, PRIOR_SCALES, VariationalBottleneck
 from mrdib.objective.mine import BOUNDS, MineEstimator
 
 
@@ -87,6 +93,24 @@ def pair_name(a: str, b: str) -> str:
     return f"{a}~{b}"
 
 
+# Added to the run's seed for MRdIB's own generator, so its draws are not the backbone's.
+_GENERATOR_OFFSET = 0x4D52644942
+
+
+def _check_settings(cfg: MRdIBConfig) -> None:
+    """Settings that name a choice must name a known one (one line, naming the option)."""
+    choices = {"mine_bound": BOUNDS, "unique_mode": UNIQUE_MODES, "mean_head": MEAN_HEADS,
+               "prior_scale": PRIOR_SCALES}
+    for option, known in choices.items():
+        value = getattr(cfg, option)
+        if value not in known:
+            raise ConfigError(f"mrdib.{option}: unknown value '{value}' (known: {', '.join(known)})")
+    if cfg.critic_steps < 1:
+        raise ConfigError(f"mrdib.critic_steps must be >= 1, got {cfg.critic_steps}")
+    if not cfg.min_log_var < 3.0:
+        raise ConfigError(f"mrdib.min_log_var must be below 3 (the clamp's top is 4), got {cfg.min_log_var}")
+
+
 class MRdIB(nn.Module):
     """A backbone plus, when enabled, the MRdIB bottlenecks, critics and per-modality decoders."""
 
@@ -97,31 +121,74 @@ class MRdIB(nn.Module):
         self.enabled = cfg.enabled
         if not self.enabled:
             return
+        _check_settings(cfg)
+        # Its own stream of random numbers (docstring above), seeded from the run's seed.
+        self.own_generator = cfg.mean_head != "linear"
+        self.generator_seed = (torch.initial_seed() + _GENERATOR_OFFSET) % (2 ** 63)
+        self._generator: torch.Generator | None = None
+        self._saved_generator: dict[str, Any] | None = None  # from a resume state, until first use
         modal_items, user_dim = self._probe_dimensions()
         modal_dims = {m: int(t.shape[1]) for m, t in modal_items.items()}
         self.pairs = list(itertools.combinations(modal_dims, 2))
-        self.bottlenecks = nn.ModuleDict({m: VariationalBottleneck(d, log_var_scale=cfg.log_var_scale)
-                                          for m, d in modal_dims.items()})
-        self._start_bottlenecks(modal_items)
-        self.unique_decoders = nn.ModuleDict({m: nn.Linear(user_dim, d, bias=False) for m, d in modal_dims.items()})
-        for decoder in self.unique_decoders.values():
-            nn.init.xavier_uniform_(decoder.weight)
-        if cfg.mine_bound not in BOUNDS:
-            raise ConfigError(f"mrdib.mine_bound: unknown bound '{cfg.mine_bound}' (known: {', '.join(BOUNDS)})")
-        if cfg.unique_mode not in UNIQUE_MODES:
-            raise ConfigError(f"mrdib.unique_mode: unknown mode '{cfg.unique_mode}' (known: {', '.join(UNIQUE_MODES)})")
-        if cfg.critic_steps < 1:
-            raise ConfigError(f"mrdib.critic_steps must be >= 1, got {cfg.critic_steps}")
-        self.estimators = nn.ModuleDict({
-            pair_name(a, b): MineEstimator(modal_dims[a], modal_dims[b], cfg.critic_hidden, cfg.mine_ema_rate,
-                                           standardise_inputs=cfg.critic_standardise, bound=cfg.mine_bound)
-            for a, b in self.pairs
-        })
+        with self._own_initialisation():
+            self.bottlenecks = nn.ModuleDict({
+                m: VariationalBottleneck(d, min_log_var=cfg.min_log_var, log_var_scale=cfg.log_var_scale,
+                                         mean_head=cfg.mean_head)
+                for m, d in modal_dims.items()})
+            self._start_bottlenecks(modal_items)
+            self.unique_decoders = nn.ModuleDict({m: nn.Linear(user_dim, d, bias=False)
+                                                  for m, d in modal_dims.items()})
+            for decoder in self.unique_decoders.values():
+                nn.init.xavier_uniform_(decoder.weight)
+            self.estimators = nn.ModuleDict({
+                pair_name(a, b): MineEstimator(modal_dims[a], modal_dims[b], cfg.critic_hidden, cfg.mine_ema_rate,
+                                               standardise_inputs=cfg.critic_standardise, bound=cfg.mine_bound)
+                for a, b in self.pairs
+            })
         # Training steps so far, for the critic's warm-up: a Python int read every step (no device
         # synchronisation) mirrored in a buffer, so checkpoints and resumed runs keep it.
         self.steps_done = 0
         self.register_buffer("training_steps", torch.zeros((), dtype=torch.long))
         self.register_load_state_dict_post_hook(MRdIB._read_steps_done)
+
+    @contextlib.contextmanager
+    def _own_initialisation(self) -> Iterator[None]:
+        """MRdIB's parameters drawn from its own seed, leaving the global generator where it was
+        (the earlier design drew them from the global generator)."""
+        if not self.own_generator:
+            yield
+            return
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.generator_seed)
+            yield
+
+    def generator(self, device: torch.device) -> torch.Generator | None:
+        """MRdIB's own generator on `device` (None in the earlier design: the global one)."""
+        if not self.own_generator:
+            return None
+        if self._generator is None or self._generator.device != device:
+            self._generator = torch.Generator(device=device)
+            saved = self._saved_generator
+            if saved is not None and torch.device(saved["device"]) == device:
+                self._generator.set_state(saved["state"])
+            else:  # a fresh run, or a resume on another device: seeded where the run stands
+                self._generator.manual_seed(self.generator_seed + self.steps_done)
+            self._saved_generator = None
+        return self._generator
+
+    def generator_state(self) -> dict[str, Any] | None:
+        """For a resume state: the own generator's state and device (None when it has drawn nothing)."""
+        if self._generator is None:
+            return self._saved_generator
+        return {"device": str(self._generator.device), "state": self._generator.get_state()}
+
+    def set_generator_state(self, saved: dict[str, Any] | None) -> None:
+        """Continue the own generator where a resume state left it (on its first use)."""
+        if self.own_generator:
+            self._generator, self._saved_generator = None, saved
+
+    def _randperm(self, n: int, device: torch.device) -> torch.Tensor:
+        return torch.randperm(n, device=device, generator=self.generator(device))
 
     @staticmethod
     def _read_steps_done(module: "MRdIB", incompatible_keys: Any) -> None:
@@ -138,8 +205,11 @@ class MRdIB(nn.Module):
         return self.cfg.a2 * min(1.0, max(0.0, (self.steps_done - warmup) / warmup))
 
     def _start_bottlenecks(self, modal_items: dict[str, torch.Tensor]) -> None:
-        """Initial log-variances: absolute when configured, else relative to each modality's scale."""
+        """The prior, then the initial log-variances: absolute when configured, else relative to
+        each modality's scale."""
         for m, bottleneck in self.bottlenecks.items():
+            if self.cfg.prior_scale == "relative":
+                bottleneck.set_prior_relative_to(modal_items[m])
             if self.cfg.init_log_var is not None:
                 bottleneck.set_initial_log_var(self.cfg.init_log_var)
             else:
@@ -174,18 +244,19 @@ class MRdIB(nn.Module):
         z_items: dict[str, torch.Tensor] = {}
         posteriors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         for m, x in modal_items.items():
-            z_items[m], mean, log_var = self.bottlenecks[m](x)
+            generator = self.generator(x.device) if self.training else None
+            z_items[m], mean, log_var = self.bottlenecks[m](x, generator, self.cfg.posterior_noise)
             posteriors[m] = (mean, log_var)
         return z_items, posteriors
 
     def posterior(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict]:
         """Every item's q(z_m | x_m): means and log-variances per modality ([n_items, d] each) and the
         encoder's extras that fusion needs. Call it in evaluation mode (in training mode the heads
-        also draw a sample, which consumes the random generator)."""
+        only the means and log-variances are computed, so no generator is consumed either way)."""
         encoded = self.backbone.encode()
         means, log_vars = {}, {}
         for m, x in encoded.modal_items.items():
-            _, means[m], log_vars[m] = self.bottlenecks[m](x)
+            means[m], log_vars[m] = self.bottlenecks[m].mean_and_log_var(x)
         return means, log_vars, encoded.extras
 
     def representations(self) -> tuple[Encoded, Fused]:
@@ -224,13 +295,13 @@ class MRdIB(nn.Module):
         users_index, mine_pool = batch.users, pos_index  # MINE draws its own pairs from every positive
         if 0 < cfg.aux_batch_size < len(users_index):
             # The regularisers on a uniform random subset of the triples: unbiased, cheaper.
-            subset = torch.randperm(len(users_index), device=users_index.device)[: cfg.aux_batch_size]
+            subset = self._randperm(len(users_index), users_index.device)[: cfg.aux_batch_size]
             users_index, pos_index, neg_index = (users_index.index_select(0, subset), pos_index.index_select(0, subset),
                                                  neg_index.index_select(0, subset))
 
         kl_total = backbone_loss.new_zeros(())
         for m, (mean, log_var) in posteriors.items():
-            kl_m = gaussian_kl(mean.index_select(0, pos_index), log_var.index_select(0, pos_index)).mean()
+            kl_m = self.bottlenecks[m].kl(mean.index_select(0, pos_index), log_var.index_select(0, pos_index)).mean()
             kl_total = kl_total + kl_m
             logs[f"kl/{m}"] = kl_m.detach()
 
@@ -256,8 +327,8 @@ class MRdIB(nn.Module):
 
         weight = self.redundancy_weight()
         # MINE pairs: a random subset of the batch's positive items (the critic is the costly part).
-        mine_index = mine_pool[torch.randperm(len(mine_pool), device=mine_pool.device)[: cfg.mine_batch_size]]
-        permutation = torch.randperm(len(mine_index), device=mine_pool.device)
+        mine_index = mine_pool[self._randperm(len(mine_pool), mine_pool.device)[: cfg.mine_batch_size]]
+        permutation = self._randperm(len(mine_index), mine_pool.device)
         mine_total = backbone_loss.new_zeros(())
         critic_game = backbone_loss.new_zeros(())  # minus the critics' surrogates, through the reversal
         detached_pairs: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -297,7 +368,7 @@ class MRdIB(nn.Module):
 
         def critic_loss() -> torch.Tensor:
             device = next(iter(pairs.values()))[0].device
-            permutation = torch.randperm(n, device=device)
+            permutation = self._randperm(n, device)
             total = torch.zeros((), device=device)
             for name, (z_a, z_b) in pairs.items():
                 surrogate, _ = self.estimators[name].objective(z_a, z_b, permutation, update_average=True)

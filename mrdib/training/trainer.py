@@ -198,6 +198,9 @@ class Trainer:
             "rng": torch.get_rng_state(),
             "best_model": self.best_model_state,
         }
+        generator_state = self.model.generator_state() if self.model.enabled else None
+        if generator_state is not None:
+            state["mrdib_generator"] = generator_state
         if self.critic_optimizer is not None:
             state["critic_optimizer"] = self.critic_optimizer.state_dict()
         return state
@@ -210,3 +213,5 @@ class Trainer:
         self.stop = StopState(**state["stop"])
         self.best_model_state = state.get("best_model")
         torch.set_rng_state(state["rng"])
+        if self.model.enabled:
+            self.model.set_generator_state(state.get("mrdib_generator"))

@@ -202,3 +202,45 @@ def test_the_baby_sweeps_share_their_common_runs():
     for backbone in ablation.backbones:
         shared = {p.run_id for p in first_stage(ablation, "a", ablation.datasets[0], backbone)}
         assert shared == {p.run_id for p in first_stage(reproduction, "b", reproduction.datasets[0], backbone)}
+
+
+def test_a_one_at_a_time_baseline_grid_and_a_control_give_both_sides_the_same_budget():
+    raw = {"seeds": [0, 1, 2], "selection_seeds": [0], "ablations": [], "mrdib_uses_baseline_choice": True,
+           "control": True, "baseline_grid_mode": "one_at_a_time",
+           "baseline_grid": {"vbpr": {"reg_weight": [0.0001, 0.01, 0.1], "train.learning_rate": [0.001, 0.0003]}}}
+    sweep = sweep_config_from_dict(raw)
+    settings = sweep.baseline_settings("vbpr")
+    assert settings == [{"reg_weight": 0.0001, "train.learning_rate": 0.001},
+                        {"reg_weight": 0.01, "train.learning_rate": 0.001},
+                        {"reg_weight": 0.1, "train.learning_rate": 0.001},
+                        {"reg_weight": 0.0001, "train.learning_rate": 0.0003}]
+    chosen = {"reg_weight": 0.01, "train.learning_rate": 0.001}
+    middle = baseline_stage(sweep, "a", "synthetic", "vbpr", chosen)
+    control = [p for p in middle if p.stage == "control"]
+    assert sorted(p.seed for p in control) == [0, 1, 2]
+    assert all(p.variant == "control" and p.alphas == (0.0, 0.0, 0.0) for p in control)
+    assert all(p.config["backbone_params"]["reg_weight"] == 0.01 and p.config["mrdib"]["enabled"] for p in control)
+    first = first_stage(sweep, "a", "synthetic", "vbpr")
+    second = second_stage(sweep, "a", "synthetic", "vbpr", (0.001, 0.01, 0.01), chosen)
+    assert len(first) + len(middle) + len(second) == planned_size(sweep, "a", "synthetic", "vbpr")
+    assert variant_of({"enabled": True, "a1": 0.0, "a2": 0.0, "a3": 0.0}) == "control"
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    ({"control": True}, "control runs at the baseline's choice"),
+    ({"baseline_grid_mode": "random", "baseline_grid": {"vbpr": {"reg_weight": [0.1]}}}, "baseline_grid_mode"),
+])
+def test_control_and_grid_mode_are_checked(raw, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        sweep_config_from_dict(raw)
+
+
+@pytest.mark.parametrize("name", ["plugin_baby", "plugin_tiktok"])
+def test_the_plugin_comparison_gives_both_sides_13_configurations_and_five_seeds(name):
+    """Issue 31: equal budgets, a control per pair, five seeds, a raised epoch cap."""
+    sweep = read_sweep_config(REPO / "configs" / "sweeps" / f"{name}.yaml")
+    assert sweep.control and sweep.mrdib_uses_baseline_choice and sweep.seeds == [0, 1, 2, 3, 4]
+    assert sweep.train["epochs"] >= 300 and sweep.train["patience"] == 20
+    assert len(sweep.alphas.triples()) == 13
+    for backbone in sweep.backbones:
+        assert len(sweep.baseline_settings(backbone)) == 13, backbone

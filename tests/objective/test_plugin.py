@@ -51,9 +51,8 @@ def test_log_variance_is_clamped_with_the_clamp_gradient():
     """Values beyond the bounds are clamped and pass no gradient; values inside pass it unchanged."""
     bottleneck = VariationalBottleneck(2, min_log_var=-1.0, max_log_var=1.0, log_var_scale=1.0).eval()
     with torch.no_grad():
-        bottleneck.heads.weight.zero_()
-        bottleneck.heads.bias.zero_()
-        bottleneck.heads.weight[2:] = torch.eye(2)  # raw log-variance = x
+        bottleneck.log_var_head.weight.copy_(torch.eye(2))  # raw log-variance = x
+        bottleneck.log_var_head.bias.zero_()
     x = torch.tensor([[-3.0, 0.5], [2.0, -0.25]], requires_grad=True)
     _, _, log_var = bottleneck(x)
     assert torch.equal(log_var, x.detach().clamp(-1.0, 1.0))
@@ -210,7 +209,7 @@ def test_initial_log_variance_is_relative_to_each_modality_scale(small_data):
             spread = bottleneck.mean(x).var(0).mean()
             log_var = bottleneck.eval()(x)[2]
         assert abs(start - (-2.0 + float(spread.log()))) < 1e-4
-        assert torch.allclose(log_var, torch.full_like(log_var, start), atol=0.05)
+        assert torch.allclose(log_var, torch.full_like(log_var, start), atol=0.1)  # small weights: ~0.01 spread
     absolute = wrapped_vbpr(small_data, init_log_var=-5.0)
     with torch.no_grad():
         x = absolute.backbone.encode().modal_items["image"]
