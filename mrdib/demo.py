@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from mrdib.cli import command
 from mrdib.config import resolve_config
+from mrdib.device import WALKTHROUGH_THREADS
 from mrdib.errors import MrdibError
 from mrdib.io import atomic_write_json
 from mrdib.runs.reader import list_runs, read_run
@@ -187,7 +188,7 @@ def needs_demo(artifacts: str | Path) -> bool:
 
 
 def start_in_background(artifacts: str | Path, epochs: int = DEMO_EPOCHS, limit: int | None = None,
-                        threads: int = 1) -> subprocess.Popen:
+                        threads: int = WALKTHROUGH_THREADS) -> subprocess.Popen:
     """`python -m mrdib demo` in a child process, its output in `<artifacts>/demo.log`; the status
     file says "starting" at once, so a page that reads it right away knows a demo is on its way."""
     artifacts = Path(artifacts).resolve()
@@ -208,7 +209,8 @@ def _demo_command(parser: argparse.ArgumentParser):
     parser.add_argument("--epochs", type=int, default=DEMO_EPOCHS)
     parser.add_argument("--limit", type=int, help=f"only the first N runs of the plan ({first_batch_size()}: "
                                                   "the small batch that fills every page)")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=WALKTHROUGH_THREADS,
+                        help=f"torch threads (default {WALKTHROUGH_THREADS}, as the notebooks; 0: torch's choice)")
     parser.add_argument("--if-empty", action="store_true", help="do nothing when runs already exist")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (the status file is still written)")
 

@@ -6,6 +6,18 @@ import torch
 
 from mrdib.errors import ConfigError
 
+# Torch and BLAS threads for the demo runs and the notebooks' walkthroughs: tiny fits on a busy
+# machine run fastest on one thread (a second spinning thread slowed them up to 17x under load).
+WALKTHROUGH_THREADS = 1
+
+
+def pin_threads(threads: int = WALKTHROUGH_THREADS) -> None:
+    """Use `threads` threads for torch and for the BLAS/OpenMP pools numpy and scikit-learn use."""
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
+
 
 def resolve_device(name: str) -> torch.device:
     """"auto" picks the first GPU when torch sees one; "cuda"/"cuda:N" must exist."""

@@ -56,21 +56,25 @@ def train_run(cfg: RunConfig, progress: bool | None = None,
 
     Extra `callbacks` run after the run-folder writer (e.g. the tuner's pruning callback).
     """
-    validate_train_config(cfg.train)  # as a missing GPU below: fails before any folder is written
+    # A refused run writes nothing: every check (settings, device, backbone name, the model's own
+    # construction) comes before the run folder exists.
+    validate_train_config(cfg.train)
     resolve_device(cfg.train.device)
+    get_backbone(cfg.backbone)
     data = data if data is not None else load_dataset(cfg.data, Path(cfg.artifacts))
     if not cfg.run_id:
         cfg.run_id = new_run_id(data.name, cfg.backbone, cfg.mrdib.enabled, cfg.train.seed)
     run_dir = runs_root(cfg) / cfg.run_id
     if (run_dir / CONFIG_FILE).exists():
         raise RunError(f"{run_dir}: a run with this id already exists (use --resume to continue it)")
+    trainer = build_trainer(cfg, data)
     threads = cfg.train.num_threads if cfg.train.num_threads > 0 else None  # None: the process's own setting
     config = {"run_id": cfg.run_id, "created": utc_now(), **cfg.to_dict(),
               "dataset": data.describe(), "env": environment_info(threads)}
     writer = RunWriter(run_dir)
     writer.write_config(config)
     folder_callback = RunFolderCallback(writer, config)
-    trainer = build_trainer(cfg, data, [folder_callback, ProgressCallback(progress), *(callbacks or [])])
+    trainer.callbacks += [folder_callback, ProgressCallback(progress), *(callbacks or [])]
     return run_dir, _fit(trainer, folder_callback)
 
 

@@ -69,3 +69,18 @@ def test_bad_feature_file_names_the_file(tmp_path):
                              str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "image_feat.npy" in result.stderr
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_a_refused_train_writes_no_run_folder(tmp_path, capsys):
+    """A mistyped backbone or an unknown MRdIB choice is refused in one line and leaves no run folder."""
+    for args in (["--backbone", "vbrp"], ["--mrdib", "--config", str(_mean_head_config(tmp_path))]):
+        assert main(["train", "--artifacts", str(tmp_path / "art"), "--epochs", "1", "--quiet", *args]) == 2
+        assert not (tmp_path / "art" / "runs").exists() or not any((tmp_path / "art" / "runs").iterdir()), args
+    err = capsys.readouterr().err
+    assert "unknown backbone 'vbrp'" in err and "mrdib.mean_head" in err
+
+
+def _mean_head_config(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("mrdib:\n  mean_head: mlp\n")
+    return path

@@ -12,6 +12,7 @@ from mrdib.analysis.redundancy import MineSettings
 from mrdib.config import resolve_config
 from mrdib.data.dataset import InteractionData
 from mrdib.data.synthetic import SyntheticConfig
+from mrdib.device import WALKTHROUGH_THREADS, pin_threads
 
 FAST_ENV = "MRDIB_NOTEBOOK_FAST"
 
@@ -30,7 +31,7 @@ class WalkthroughSettings:
     def train_values(self, seed: int = 0) -> dict:
         """The `train` section of a config (for resolve_config's cli_values)."""
         return {"epochs": self.epochs, "patience": self.epochs, "batch_size": self.batch_size,
-                "embedding_size": self.embedding_size, "seed": seed}
+                "embedding_size": self.embedding_size, "seed": seed, "num_threads": WALKTHROUGH_THREADS}
 
 
 def fast_mode() -> bool:
@@ -38,7 +39,8 @@ def fast_mode() -> bool:
 
 
 def walkthrough_settings(fast: bool | None = None) -> WalkthroughSettings:
-    """Full size (a few minutes on 2 cores) or, with MRDIB_NOTEBOOK_FAST=1, seconds."""
+    """Full size or, with MRDIB_NOTEBOOK_FAST=1, seconds. Pins the threads as the demo does."""
+    pin_threads(WALKTHROUGH_THREADS)
     fast = fast_mode() if fast is None else fast
     if fast:
         return WalkthroughSettings(

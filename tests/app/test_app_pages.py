@@ -169,8 +169,17 @@ def test_disentanglement_pca_side_by_side_with_scores(artifacts_env, charts):
     [summary] = [m.value for m in app.markdown if m.value.startswith("What these runs show")]
     more_apart = ["baseline", "+MRdIB"][int(np.argmax(silhouettes))]
     mixes_less = ["baseline", "+MRdIB"][int(np.argmin(mixings))]
-    assert f"the {more_apart} run separates the modalities more" in summary
-    assert f"the {mixes_less} run's neighbourhoods mix less" in summary
+    # Differences under 0.005 read "alike" (the plug-in's means are the backbone's own
+    # representations, so a short demo run can leave both views nearly the same).
+    # The captions round to 0.01: equal there, the page may say either.
+    if silhouettes[0] != silhouettes[1]:
+        assert f"the {more_apart} run separates the modalities more" in summary
+    else:
+        assert "separate the modalities alike" in summary or "separates the modalities more" in summary
+    if mixings[0] != mixings[1]:
+        assert f"the {mixes_less} run's neighbourhoods mix less" in summary
+    else:
+        assert "neighbourhoods mix alike" in summary or "neighbourhoods mix less" in summary
     assert "MRdIB should pull them apart" not in " ".join(c.value for c in app.caption)
     assert app.selectbox(key="disent_ours").value == "vbpr-mrdib-0.001-0.01-0.01-s0"
 
