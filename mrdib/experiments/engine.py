@@ -108,13 +108,73 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def fail_stale_trials(study: Any) -> None:
-    """Fail (and so re-queue) the trials of dead workers; Optuna does the work."""
+def fail_stale_trials(study: Any, orphans: "OrphanWatch | None" = None) -> None:
+    """Fail (and so re-queue) the trials of dead workers; Optuna does the work for those with a
+    heartbeat, `orphans` for those whose worker died before its first one."""
     import optuna
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+    if orphans is not None:
+        orphans.fail_overdue(study)
+
+
+def running_without_heartbeat(study: Any) -> set[int]:
+    """Ids of the study's running trials that never recorded a heartbeat (an RDB storage's tables
+    read directly: Optuna has no public call for it; empty for other storages)."""
+    from optuna.storages import RDBStorage
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+    from optuna.trial import TrialState
+
+    storage = getattr(study._storage, "_backend", study._storage)  # a study wraps it in a cache
+    if not isinstance(storage, RDBStorage):
+        return set()
+    with _create_scoped_session(storage.scoped_session) as session:
+        rows = (session.query(models.TrialModel.trial_id)
+                .outerjoin(models.TrialHeartbeatModel,
+                           models.TrialHeartbeatModel.trial_id == models.TrialModel.trial_id)
+                .filter(models.TrialModel.study_id == study._study_id,
+                        models.TrialModel.state == TrialState.RUNNING,
+                        models.TrialHeartbeatModel.trial_heartbeat_id.is_(None))
+                .all())
+    return {int(row[0]) for row in rows}
+
+
+class OrphanWatch:
+    """Fails running trials that have had no heartbeat for `grace` seconds of this worker's own
+    watching: a worker killed between claiming a trial and its first heartbeat left them, and
+    Optuna's stale-trial check only sees trials that have one. Timed by this process's monotonic
+    clock, so machines whose clocks disagree cannot fail each other's trials early."""
+
+    def __init__(self, grace: float):
+        self.grace = grace
+        self.first_seen: dict[int, float] = {}
+
+    def fail_overdue(self, study: Any) -> list[int]:
+        import optuna
+        from optuna.trial import TrialState
+
+        now = time.monotonic()
+        waiting = running_without_heartbeat(study)
+        self.first_seen = {trial_id: self.first_seen.get(trial_id, now) for trial_id in waiting}
+        storage, failed = study._storage, []
+        for trial_id, seen in self.first_seen.items():
+            if now - seen < self.grace:
+                continue
+            try:
+                if storage.set_trial_state_values(trial_id, state=TrialState.FAIL):
+                    failed.append(trial_id)
+            except optuna.exceptions.UpdateFinishedTrialError:  # finished or failed meanwhile
+                pass
+        callback = storage.get_heartbeat_stale_trial_callback() if hasattr(
+            storage, "get_heartbeat_stale_trial_callback") else None
+        for trial_id in failed:
+            self.first_seen.pop(trial_id, None)
+            if callback is not None:
+                callback(study, storage.get_trial(trial_id))
+        return failed
 
 
 class Heartbeat:

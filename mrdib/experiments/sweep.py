@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mrdib.errors import MrdibError, RunError
-from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, Heartbeat, ask, fail_stale_trials,
+from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, Heartbeat, OrphanWatch, ask, fail_stale_trials,
                                       open_storage, plain_storage, redact, sqlite_url, threads_per_worker,
                                       worker_devices, worker_name)
 from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, baseline_stage, first_stage, planned_size,
@@ -344,6 +344,7 @@ class SweepStudy:
         self._middle: dict[tuple[tuple[str, str], str], list[SweepPoint]] = {}
         self._second: dict[tuple[tuple[str, str], Alphas, str], list[SweepPoint]] = {}
         self.grace = grace
+        self.orphans = OrphanWatch(grace)  # trials whose worker died before its first heartbeat
 
     def check_config(self, replan: bool = False) -> list[str]:
         """The first caller records the sweep's settings; a worker with different ones is refused,
@@ -623,7 +624,7 @@ class SweepStudy:
         lock_dir = str(Path(self.artifacts) / "sweeps" / ".locks")
         just_finished = False  # the caller (SweepRunner.run) has just planned the sweep
         while stop is None or not stop.is_set():
-            fail_stale_trials(self.study)
+            fail_stale_trials(self.study, self.orphans)
             state = self.state(enqueue=True, settled=None if just_finished else self.grace)
             just_finished = False
             if state.waiting == 0:

@@ -25,7 +25,7 @@ import optuna
 
 from mrdib.config import resolve_config
 from mrdib.errors import ConfigError, MrdibError
-from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, fail_stale_trials, open_storage, redact,
+from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, OrphanWatch, fail_stale_trials, open_storage, redact,
                                       threads_per_worker, worker_devices, worker_name)
 from mrdib.experiments.plan import ALPHA_NAMES, dataset_label
 from mrdib.io import atomic_write_json
@@ -194,7 +194,7 @@ def run_tuning(cfg: TuneConfig, progress: bool = False) -> dict[str, Any]:
                 cfg.trials, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
         study.optimize(objective, n_trials=remaining, timeout=None if deadline is None else cfg.minutes * 60,
                        callbacks=callbacks, catch=catch, show_progress_bar=progress)
-    _settle(study, objective, catch, deadline)
+    _settle(study, objective, catch, deadline, OrphanWatch(cfg.grace))
     summary = study_summary(study, cfg)
     atomic_write_json(Path(cfg.artifacts) / STUDIES_DIR / f"{cfg.study_name}.json", summary)
     return summary
@@ -254,13 +254,13 @@ def run_tuning_workers(cfg: TuneConfig, workers: int = 1, progress: bool = False
 
 
 def _settle(study: optuna.Study, objective: Callable[[optuna.Trial], float], catch: tuple, deadline: float | None,
-            poll: float = 1.0) -> None:
+            orphans: OrphanWatch | None = None, poll: float = 1.0) -> None:
     """Before leaving, wait for the trials other workers are running: if one of them dies, its
     trial is re-queued once its heartbeat is stale, and this worker finishes it, so no trial of
     the budget is left behind."""
     waiting_or_running = (optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING)
     while deadline is None or time.monotonic() < deadline:
-        fail_stale_trials(study)
+        fail_stale_trials(study, orphans)
         trials = study.get_trials(deepcopy=False, states=waiting_or_running)
         if not trials:
             return

@@ -235,9 +235,6 @@ def test_a_point_locked_by_another_process_is_left_alone(tiny_data_dir, tmp_path
     assert outcome["outcome"] == "busy" and not (tmp_path / "runs" / point.run_id).exists()
 
 
-# Intermittent under heavy load: both workers once ended with no point trained (2026-12-02, cause not
-# found yet); rerun up to twice.
-@pytest.mark.flaky(reruns=2)
 def test_two_worker_processes(tiny_data_dir, tmp_path):
     sweep = tiny_sweep(tiny_data_dir, variants=["baseline"], train={**FAST_TRAIN, "epochs": 1})
     result = run_sweep(sweep, tmp_path, workers=2, progress=False)
