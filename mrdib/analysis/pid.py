@@ -18,7 +18,9 @@ Values are in bits. The joint distribution is an array p[a, b, y] of probabiliti
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -161,3 +163,102 @@ def decompose(p: np.ndarray, measure: str = "broja") -> Decomposition:
     if measure not in MEASURES:
         raise ValueError(f"unknown PID measure '{measure}' (known: {', '.join(MEASURES)})")
     return {"broja": broja, "mmi": mmi, "imin": imin}[measure](p)
+
+
+# -- the PID of recommender representations ------------------------------------------------------
+
+@dataclass(frozen=True)
+class PidSettings:
+    """How the sources and the target are built: `bins` equal-frequency bins per source score,
+    `pairs` positive validation pairs (each with one sampled non-interaction), `bootstrap`
+    resamples of the pairs for the intervals."""
+
+    bins: int = 8
+    pairs: int = 20_000
+    bootstrap: int = 100
+    measure: str = "broja"
+    ridge: float = 1.0
+    split: str = "valid"
+    seed: int = 0
+
+
+def labelled_pairs(data: Any, split: str, n_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(users, items, y): up to `n_pairs` interactions of `split` (y = 1), each beside the same user
+    with an item drawn uniformly from those the user never interacted with (y = 0)."""
+    rng = np.random.default_rng(seed)
+    positives = getattr(data, split)
+    if len(positives) > n_pairs:
+        positives = positives[rng.choice(len(positives), n_pairs, replace=False)]
+    seen = (data.train_csr + data.valid_csr + data.test_csr).tocsr()
+    users = positives[:, 0]
+    negatives = rng.integers(0, data.n_items, len(users))
+    for _ in range(100):  # redraw the few that hit an item the user has (vectorised per round)
+        clash = np.asarray(seen[users, negatives]).ravel() > 0
+        if not clash.any():
+            break
+        negatives[clash] = rng.integers(0, data.n_items, int(clash.sum()))
+    all_users = np.concatenate([users, users])
+    all_items = np.concatenate([positives[:, 1], negatives])
+    labels = np.concatenate([np.ones(len(users), dtype=int), np.zeros(len(users), dtype=int)])
+    return all_users, all_items, labels
+
+
+def modality_scores(data: Any, modal_reps: dict[str, np.ndarray], users: np.ndarray, items: np.ndarray,
+                    ridge: float = 1.0) -> dict[str, np.ndarray]:
+    """Each modality's own score for each (user, item) pair: the user's ridge fit of their training
+    row onto that modality's item representations (the standalone probe of `ranking.py`), dotted
+    with the item's representation. Fitted on training pairs only."""
+    from mrdib.analysis.ranking import ridge_user_vectors
+
+    scores = {}
+    for modality, reps in modal_reps.items():
+        reps = np.asarray(reps, dtype=np.float64)  # [n_items, d]
+        user_vectors = ridge_user_vectors(data.train_csr, reps, ridge)  # [n_users, d]
+        scores[modality] = np.einsum("nd,nd->n", user_vectors[users], reps[items])
+    return scores
+
+
+def equal_frequency_bins(values: np.ndarray, bins: int) -> np.ndarray:
+    """Bin indices 0..bins-1 with (about) as many values in each; ties share a bin."""
+    edges = np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1])
+    return np.searchsorted(edges, values, side="right")
+
+
+def joint_distribution(a: np.ndarray, b: np.ndarray, y: np.ndarray, bins: int) -> np.ndarray:
+    """The empirical p[a, b, y] of discrete sources a, b in 0..bins-1 and a binary target."""
+    counts = np.zeros((bins, bins, 2))
+    np.add.at(counts, (a, b, y), 1.0)
+    return counts / counts.sum()
+
+
+def pair_decomposition(a_scores: np.ndarray, b_scores: np.ndarray, y: np.ndarray, settings: PidSettings
+                       ) -> dict[str, Any]:
+    """The PID of two per-pair scores about y, with percentile bootstrap intervals (95%) over pairs."""
+    a, b = equal_frequency_bins(a_scores, settings.bins), equal_frequency_bins(b_scores, settings.bins)
+    point = decompose(joint_distribution(a, b, y, settings.bins), settings.measure)
+    rng = np.random.default_rng(settings.seed + 1)
+    draws = []
+    for _ in range(settings.bootstrap):
+        pick = rng.integers(0, len(y), len(y))
+        draws.append(decompose(joint_distribution(a[pick], b[pick], y[pick], settings.bins), settings.measure))
+    result: dict[str, Any] = {"measure": settings.measure, "bins": settings.bins, "n": int(len(y)),
+                              "total": point.total, **{f"share/{k}": v for k, v in point.shares().items()}}
+    for part in (*PARTS, "total"):
+        result[part] = getattr(point, part)
+        values = np.array([getattr(d, part) for d in draws])
+        low, high = (np.percentile(values, [2.5, 97.5]) if draws else (np.nan, np.nan))
+        result[f"{part}_low"], result[f"{part}_high"] = float(low), float(high)
+    return result
+
+
+def representation_pid(data: Any, modal_reps: dict[str, np.ndarray], settings: PidSettings = PidSettings()
+                       ) -> list[dict[str, Any]]:
+    """The PID, for every pair of modalities, of what their representations say about interaction
+    (a held-out interaction against a sampled non-interaction), in bits with bootstrap intervals."""
+    users, items, y = labelled_pairs(data, settings.split, settings.pairs, settings.seed)
+    scores = modality_scores(data, modal_reps, users, items, settings.ridge)
+    rows = []
+    for first, second in itertools.combinations(list(modal_reps), 2):
+        rows.append({"modality_a": first, "modality_b": second,
+                     **pair_decomposition(scores[first], scores[second], y, settings)})
+    return rows

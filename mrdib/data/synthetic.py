@@ -69,10 +69,19 @@ class SyntheticConfig:
     mean_interactions: float = 12.0  # min + geometric extra; clipped at max
     max_interactions: int = 60
     seed: int = 0
+    # Whose unique factors users care about: None, every modality's; else the named modalities'
+    # only (e.g. ("image",): a preference one modality alone explains, for validating the PID).
+    unique_modalities: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         # A list from YAML/JSON would break equality with the same config as a tuple.
         object.__setattr__(self, "modality_names", tuple(self.modality_names))
+        if self.unique_modalities is not None:
+            object.__setattr__(self, "unique_modalities", tuple(self.unique_modalities))
+            unknown = [m for m in self.unique_modalities if m not in self.modalities]
+            if unknown:
+                raise ConfigError(f"unique_modalities names '{unknown[0]}', which is not among the modalities "
+                                  f"{self.modalities}")
         if not 2 <= self.n_modalities <= len(self.modality_names):
             raise ConfigError(f"n_modalities={self.n_modalities} must be between 2 and "
                               f"len(modality_names)={len(self.modality_names)}")
@@ -105,8 +114,10 @@ class SyntheticConfig:
 
     def short_hash(self) -> str:
         """Ten hex digits naming this config (and generator version) in cache folders."""
-        payload = json.dumps({"generator_version": GENERATOR_VERSION, **asdict(self)},
-                             sort_keys=True)
+        settings = asdict(self)
+        if settings["unique_modalities"] is None:  # the default: earlier configs keep their names
+            del settings["unique_modalities"]
+        payload = json.dumps({"generator_version": GENERATOR_VERSION, **settings}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:10]
 
 
@@ -174,12 +185,12 @@ def affinity_components(cfg: SyntheticConfig, planted: dict[str, np.ndarray],
     this to ask which part of the preference signal a model recovered.
     """
     first, second = cfg.modalities[:2]
-    unique = sum(planted[f"user_pref/unique/{m}"][users] @ planted[f"unique/{m}"].T
-                 for m in cfg.modalities)
+    cared = cfg.modalities if cfg.unique_modalities is None else cfg.unique_modalities
+    unique = sum(planted[f"user_pref/unique/{m}"][users] @ planted[f"unique/{m}"].T for m in cared)
     synergy_product = planted[f"synergy/{first}"] * planted[f"synergy/{second}"]
     return {
         "unique": cfg.strength_unique * unique
-        / _unit_scale(cfg.dim_unique * cfg.n_modalities),
+        / _unit_scale(cfg.dim_unique * len(cared)),
         "redundant": cfg.strength_redundant
         * (planted["user_pref/redundant"][users] @ planted["redundant"].T)
         / _unit_scale(cfg.dim_redundant),
@@ -240,9 +251,10 @@ def _logit_factors(cfg: SyntheticConfig, planted: dict[str, np.ndarray]
     """
     first, second = cfg.modalities[:2]
     user_blocks, item_blocks = [], []
-    for modality in cfg.modalities:
+    cared = cfg.modalities if cfg.unique_modalities is None else cfg.unique_modalities
+    for modality in cared:
         user_blocks.append(planted[f"user_pref/unique/{modality}"] * (
-            cfg.strength_unique / _unit_scale(cfg.dim_unique * cfg.n_modalities)))
+            cfg.strength_unique / _unit_scale(cfg.dim_unique * len(cared))))
         item_blocks.append(planted[f"unique/{modality}"])
     user_blocks.append(planted["user_pref/redundant"] * (
         cfg.strength_redundant / _unit_scale(cfg.dim_redundant)))

@@ -86,3 +86,34 @@ def test_broja_on_a_fine_random_distribution_is_consistent():
     assert min(getattr(found, part) for part in PARTS) >= 0
     assert found.unique_a + found.redundant == pytest.approx(mutual_information(p.sum(1)), abs=1e-4)
     assert found.unique_b + found.redundant == pytest.approx(mutual_information(p.sum(0)), abs=1e-4)
+
+
+SETTINGS = {  # where the synthetic data put the preference signal -> the part that must be largest
+    "unique": (dict(strength_redundant=0.0, strength_synergy=0.0, unique_modalities=("image",)), "unique_a"),
+    "redundant": (dict(strength_unique=0.0, strength_synergy=0.0), "redundant"),
+    "synergistic": (dict(strength_unique=0.0, strength_redundant=0.0), "synergistic"),
+}
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_the_largest_part_is_where_the_synthetic_data_put_the_preference(setting):
+    from mrdib.analysis.pid import PidSettings, representation_pid
+    from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
+
+    strengths, expected = SETTINGS[setting]
+    data = generate_synthetic(SyntheticConfig(n_users=3000, popularity_std=0.0, seed=0, **strengths))
+    [row] = representation_pid(data, data.features, PidSettings(bins=4, bootstrap=10))
+    parts = {part: row[part] for part in PARTS}
+    assert max(parts, key=parts.get) == expected, parts
+    assert row["n"] > 5000 and row[f"{expected}_low"] <= row[expected] <= row[f"{expected}_high"]
+    assert sum(parts.values()) == pytest.approx(row["total"], abs=1e-6)
+
+
+def test_a_preference_on_one_modality_alone_is_unique_to_it_and_not_to_the_other():
+    from mrdib.analysis.pid import PidSettings, representation_pid
+    from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
+
+    data = generate_synthetic(SyntheticConfig(n_users=3000, popularity_std=0.0, seed=0, strength_redundant=0.0,
+                                              strength_synergy=0.0, unique_modalities=("text",)))
+    [row] = representation_pid(data, data.features, PidSettings(bins=4, bootstrap=0))
+    assert row["unique_b"] > 0.1 and row["unique_a"] < 0.01 and row["share/unique_b"] > 0.8, row
