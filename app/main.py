@@ -44,6 +44,8 @@ pages = {
         st.Page("app_pages/ablations.py", title="Ablations and cost", icon=":material/science:",
                 url_path="ablations"),
         st.Page("app_pages/dose_response.py", title="Dose-response", icon=":material/trending_down:", url_path="dose"),
+        st.Page("app_pages/pid.py", title="Information decomposition", icon=":material/stacked_bar_chart:",
+                url_path="pid"),
     ],
 }
 st.navigation(pages).run()

@@ -32,7 +32,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = dataset(args.data)
-    print(f"torch {torch.__version__}, {args.threads} threads, {args.data}, median ms per step over {args.steps} steps")
+    print(f"torch {torch.__version__}, {args.threads} threads, {args.data}, "
+          f"median ms per step over {args.steps} steps")
     print(f"{'backbone':9} " + " ".join(f"{name:>10}" for name in DESIGNS) + f" {'plug-in/base':>13} {'earlier/base':>13}")
     for backbone in args.backbones:
         trainers = {name: build_trainer(resolve_config(backbone, cli_values={"mrdib": settings}), data)

@@ -60,10 +60,11 @@ class MRdIBConfig:
     init_relative_log_var: float = -2.0
     init_log_var: float | None = None
     min_log_var: float = -10.0  # the posterior log-variance's floor (its clamp), relative to the prior's
-    # The prior N(0, s^2 I): "relative" (s^2 the representation's mean variance at initialisation, so
-    # a1 means the same on every backbone; chosen on validation, docs/mechanism.md) or "unit" (s = 1,
-    # the paper's literal N(0, I), which collapsed MGCN's posterior at a1 = 0.001 on synthetic data).
-    prior_scale: str = "relative"
+    # The prior N(0, s^2 I): "unit" (s = 1, the paper's N(0, I)) or "relative" (s^2 the representation's
+    # mean variance at initialisation). Chosen per backbone on validation (mrdib/configs/<backbone>.yaml;
+    # docs/mechanism.md): relative where the unit prior drowned small representations in noise (MGCN),
+    # unit where the relative one collapsed representations that grow from a tiny start (MMGCN).
+    prior_scale: str = "unit"
     # The posterior mean: "identity" (the backbone's own representation; the bottleneck adds only
     # the log-variance head and the noise) or "linear" (the earlier design: a trainable linear mean
     # head, and MRdIB's draws from the global generator; for reproducing results made with it).

@@ -250,3 +250,34 @@ def use_notebook_images(width: int = 900) -> str:
     pio.renderers[NOTEBOOK_RENDERER] = JsonAndImageRenderer()
     pio.renderers.default = NOTEBOOK_RENDERER
     return NOTEBOOK_RENDERER
+
+
+PID_PARTS = (("unique_a", "unique to {a}"), ("unique_b", "unique to {b}"), ("redundant", "redundant"),
+             ("synergistic", "synergistic"))
+
+
+def pid_figure(frame: pd.DataFrame, title: str = "") -> go.Figure:
+    """Stacked bars of the PID of what two modalities say about interaction, one bar per run
+    (`frame`: one row per run with `label`, `modality_a`, `modality_b` and the four parts in bits)."""
+    fig = go.Figure()
+    if frame.empty:
+        return fig
+    a, b = frame["modality_a"].iloc[0], frame["modality_b"].iloc[0]
+    widest = float(frame[[part for part, _ in PID_PARTS]].sum(axis=1).max()) or 1.0
+    for index, (part, name) in enumerate(PID_PARTS):
+        values = frame[part].astype(float)
+        fig.add_trace(go.Bar(
+            y=frame["label"], x=values, orientation="h", name=name.format(a=a, b=b),
+            marker_color=PALETTE[index % len(PALETTE)],
+            # a value inside its segment only where the segment is wide enough to hold it
+            text=[f"{v:.3f}" if v >= 0.08 * widest else "" for v in values],
+            textposition="inside", insidetextanchor="middle",
+            hovertemplate="%{y}<br>" + name.format(a=a, b=b) + ": %{x:.4f} bits<extra></extra>"))
+    fig.update_layout(
+        template=TEMPLATE, barmode="stack", height=190 + 45 * len(frame),
+        title=dict(text=title or f"Information about interaction from {a} and {b}, decomposed", y=0.97),
+        xaxis_title="information about interaction (bits)", yaxis_title="run",
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, traceorder="normal"),
+        margin=dict(l=60, r=20, t=80, b=50))
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return fig

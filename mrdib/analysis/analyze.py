@@ -25,6 +25,10 @@ Layout of analysis.json (version 2; MI, KL and channel information in nats, R^2 
           {r2: {representation: {factor: R^2}}, summary, r2_sampled, summary_sampled, sampled_from,
            test_fraction, alpha}; representations are the modalities and "fused" (the sample's
            "fused" is missing when the model that fuses it could not be rebuilt).
+  pid: null (one modality, or --no-pid) | {view: "samples" | "means", settings, units: "bits",
+       pairs: [{modality_a, modality_b, unique_a, unique_b, redundant, synergistic, total, share/<part>,
+                <part>_low, <part>_high, measure, bins, n}]}: docs/pid.md (added 2026-12-07; older
+       analyses have no such key).
 Version 1 had one redundancy entry per pair (means only, fresh-critic MINE), no ranking
 samples, and `active_dims` (posterior variance < 0.5) where version 2 has the channel information.
 """
@@ -39,9 +43,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
+
 from mrdib.analysis.compression import INFORMATIVE_NATS, Posteriors, posterior_statistics, run_posteriors
 from mrdib.analysis.estimators import GaussianMiSettings, fits_per_estimate
 from mrdib.analysis.inputs import RunInputs, load_run_inputs
+from mrdib.analysis.pid import PidSettings, representation_pid
 from mrdib.analysis.probes import planted_item_factors, probe_planted_factors
 from mrdib.analysis.ranking import modality_ranking, standalone_ranking
 from mrdib.analysis.redundancy import MineSettings, redundancy_between_modalities
@@ -67,6 +74,11 @@ class AnalysisSettings:
     probes: bool = True
     probe_alpha: float = 1.0
     probe_test_fraction: float = 0.3
+    pid: bool = True  # the PID of each modality pair's information about interaction (docs/pid.md)
+    pid_bins: int = 8
+    pid_pairs: int = 20_000
+    pid_bootstrap: int = 100
+    pid_measure: str = "broja"
     seed: int = 0  # seeds the posterior sample, the MI estimators' splits and critics, and the probes' split
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,7 +126,7 @@ def analyze_inputs(inputs: RunInputs, settings: AnalysisSettings | None = None,
     n_views = 2 if record.mrdib_enabled else 1
     factors = planted_item_factors(data.planted) if settings.probes else {}
     mine_fits = n_pairs * n_views * fits_per_estimate(settings.mine) if settings.use_mine else 0
-    total = 1 + mine_fits + len(modal_reps) * n_views + 1 + bool(factors)
+    total = 1 + mine_fits + len(modal_reps) * n_views + 1 + bool(factors) + bool(settings.pid and n_pairs)
     bar = _Progress(total, progress)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
@@ -142,6 +154,13 @@ def analyze_inputs(inputs: RunInputs, settings: AnalysisSettings | None = None,
             ranking["samples"] = {"modalities": (
                 standalone_ranking(data, samples, settings.k, settings.ranking_ridge, bar.step)
                 if samples else ranking["modalities"])}
+        pid = None
+        if settings.pid and len(modal_reps) > 1:
+            bar.stage("PID")
+            with _timed(seconds, "pid"):
+                pid = representation_pid_entry(data, samples or modal_reps, settings,
+                                               "samples" if samples else "means")
+            bar.step()
         probes = None
         if factors:
             bar.stage("probes")
@@ -169,7 +188,18 @@ def analyze_inputs(inputs: RunInputs, settings: AnalysisSettings | None = None,
         "ranking": ranking,
         "compression": compression,
         "probes": probes,
+        "pid": pid,
     }
+
+
+def representation_pid_entry(data: InteractionData, reps: dict[str, Any], settings: AnalysisSettings,
+                             view: str) -> dict[str, Any]:
+    """analysis.json's `pid`: the settings, which representations were decomposed, and one row per
+    modality pair (parts in bits, shares, 95% bootstrap intervals)."""
+    pid_settings = PidSettings(bins=settings.pid_bins, pairs=settings.pid_pairs, bootstrap=settings.pid_bootstrap,
+                               measure=settings.pid_measure, ridge=settings.ranking_ridge, seed=settings.seed)
+    rows = representation_pid(data, {m: np.asarray(r) for m, r in reps.items()}, pid_settings)
+    return {"view": view, "settings": dataclasses.asdict(pid_settings), "units": "bits", "pairs": rows}
 
 
 def representations_note(posteriors: Posteriors | None, seed: int) -> dict[str, Any]:

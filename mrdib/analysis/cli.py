@@ -34,6 +34,12 @@ def _analyze_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--mine-batch-size", dest="mine_batch_size", type=int, help="MINE batch size (default 512)")
     parser.add_argument("--no-mine", dest="use_mine", action="store_false", help="skip MINE (Gaussian MI and CKA only)")
     parser.add_argument("--no-probes", dest="probes", action="store_false", help="skip the planted-factor probes")
+    parser.add_argument("--no-pid", dest="pid", action="store_false",
+                        help="skip the partial information decomposition (docs/pid.md)")
+    parser.add_argument("--pid-bins", dest="pid_bins", type=int, default=8,
+                        help="equal-frequency bins per modality score for the PID (default 8)")
+    parser.add_argument("--pid-measure", dest="pid_measure", default="broja", choices=["broja", "mmi", "imin"],
+                        help="the PID measure (default broja)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -48,7 +54,10 @@ def _analyze_command(parser: argparse.ArgumentParser) -> Handler:
         if args.threads:
             torch.set_num_threads(args.threads)
         run_dir = resolve_run_dir(args.run, args.artifacts)
-        settings = AnalysisSettings(use_mine=args.use_mine, probes=args.probes, seed=args.seed)
+        if args.pid_bins < 2:
+            raise RunError(f"--pid-bins must be at least 2, got {args.pid_bins}")
+        settings = AnalysisSettings(use_mine=args.use_mine, probes=args.probes, seed=args.seed, pid=args.pid,
+                                    pid_bins=args.pid_bins, pid_measure=args.pid_measure)
         for option, name, value in (("--steps", "steps", args.steps), ("--restarts", "restarts", args.restarts),
                                     ("--mine-batch-size", "batch_size", args.mine_batch_size)):
             if value is not None:

@@ -233,7 +233,7 @@ def joint_distribution(a: np.ndarray, b: np.ndarray, y: np.ndarray, bins: int) -
 
 def pair_decomposition(a_scores: np.ndarray, b_scores: np.ndarray, y: np.ndarray, settings: PidSettings
                        ) -> dict[str, Any]:
-    """The PID of two per-pair scores about y, with percentile bootstrap intervals (95%) over pairs."""
+    """The PID of two per-pair scores about y, with basic bootstrap intervals (95%) over pairs."""
     a, b = equal_frequency_bins(a_scores, settings.bins), equal_frequency_bins(b_scores, settings.bins)
     point = decompose(joint_distribution(a, b, y, settings.bins), settings.measure)
     rng = np.random.default_rng(settings.seed + 1)
@@ -245,9 +245,13 @@ def pair_decomposition(a_scores: np.ndarray, b_scores: np.ndarray, y: np.ndarray
                               "total": point.total, **{f"share/{k}": v for k, v in point.shares().items()}}
     for part in (*PARTS, "total"):
         result[part] = getattr(point, part)
-        values = np.array([getattr(d, part) for d in draws])
-        low, high = (np.percentile(values, [2.5, 97.5]) if draws else (np.nan, np.nan))
-        result[f"{part}_low"], result[f"{part}_high"] = float(low), float(high)
+        # The basic bootstrap interval (2 x estimate - the draws' upper and lower percentiles): a
+        # resample repeats pairs, which inflates a plug-in information estimate, and this interval
+        # undoes that shift where the plain percentile interval would sit above the estimate.
+        estimate = result[part]
+        upper, lower = np.percentile([getattr(d, part) for d in draws], [97.5, 2.5]) if draws else (np.nan, np.nan)
+        result[f"{part}_low"] = float(max(2 * estimate - upper, 0.0))
+        result[f"{part}_high"] = float(max(2 * estimate - lower, 0.0))
     return result
 
 

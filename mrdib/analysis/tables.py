@@ -181,6 +181,23 @@ def analysis_table(analysis: Analysis) -> str:
             "sample": {label: (probes.get("summary_sampled") or {}).get(key) for key, label in SUMMARY_LABELS.items()},
         }).astype(float)
         parts.append(_section("Planted-factor summary (R^2; a baseline's sample is its mean)", summary, "{:.3f}"))
+    pid = analysis.get("pid")
+    if pid:
+        rows = {}
+        for row in pid["pairs"]:
+            a, b = row["modality_a"], row["modality_b"]
+            for part, label in (("unique_a", f"unique to {a}"), ("unique_b", f"unique to {b}"),
+                                ("redundant", "redundant"), ("synergistic", "synergistic"), ("total", "total")):
+                share = row.get(f"share/{part}") if part != "total" else 1.0
+                rows[(f"{a}~{b}", label)] = {
+                    "bits": f"{row[part]:.4f}",
+                    "95% interval": f"[{row[f'{part}_low']:.4f}, {row[f'{part}_high']:.4f}]",
+                    "share": f"{share:.0%}" if share == share else "n/a"}
+        first = pid["pairs"][0] if pid["pairs"] else {}
+        frame = pd.DataFrame(rows).T
+        parts.append(_section(f"PID of what each modality pair says about interaction ({first.get('measure', '?')}, "
+                              f"{first.get('bins', '?')} bins, {first.get('n', '?')} held-out pairs; "
+                              f"on the {pid['view']})", frame))
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items() if k != "total")
     parts.append(f"Seconds: {timing}")
     return "\n\n".join(parts)

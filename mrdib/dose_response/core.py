@@ -53,9 +53,12 @@ TARGETS: dict[str, tuple[Target, ...]] = {
            Target("channel_information", "channel information I(X;Z) per modality (nats)", "down", primary=False)),
     "a2": (Target("mi_gaussian_samples", "Gaussian MI between modalities (sample, nats)", "down"),
            Target("mine_samples", "MINE between modalities (sample, nats)", "down", primary=False),
-           Target("mi_gaussian_means", "Gaussian MI between modalities (means, nats)", "down", primary=False)),
+           Target("mi_gaussian_means", "Gaussian MI between modalities (means, nats)", "down", primary=False),
+           Target("pid_redundant", "PID: redundant information about interaction (bits)", "down", primary=False)),
     "a3": (Target("standalone_samples", "standalone recall (sample, mean over modalities)", "up"),
-           Target("standalone_means", "standalone recall (means, mean over modalities)", "up", primary=False)),
+           Target("standalone_means", "standalone recall (means, mean over modalities)", "up", primary=False),
+           Target("pid_unique", "PID: unique information about interaction (bits, mean of the two)", "up",
+                  primary=False)),
 }
 
 
@@ -146,7 +149,7 @@ def plan_points(spec: DoseResponseSpec) -> list[Point]:
 def analysis_settings(spec: DoseResponseSpec):
     from mrdib.analysis.analyze import AnalysisSettings
 
-    return AnalysisSettings(use_mine=spec.use_mine, k=spec.k)
+    return AnalysisSettings(use_mine=spec.use_mine, k=spec.k, pid_bootstrap=20)
 
 
 def analysis_of(run_dir: Path, spec: DoseResponseSpec) -> dict[str, Any]:
@@ -194,6 +197,10 @@ def measurements(analysis: dict[str, Any], k: int) -> dict[str, float]:
         row[f"standalone_{view}"] = _mean([m.get(metric) for m in modalities.values()])
         for modality, metrics in modalities.items():
             row[f"standalone_{view}/{modality}"] = float(metrics.get(metric, float("nan")))
+    pid_pairs = (analysis.get("pid") or {}).get("pairs") or []
+    for part in ("unique_a", "unique_b", "redundant", "synergistic", "total"):
+        row[f"pid_{part}"] = _mean([pair.get(part) for pair in pid_pairs])  # bits, mean over modality pairs
+    row["pid_unique"] = _mean([row["pid_unique_a"], row["pid_unique_b"]])
     return row
 
 

@@ -277,7 +277,8 @@ def sweep_config_from_dict(raw: dict[str, Any], where: str = "sweep config") -> 
                 raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
         elif key == "baseline_grid_mode":
             if value not in BASELINE_GRID_MODES:
-                raise ConfigError(f"{where}: baseline_grid_mode '{value}' is not one of {', '.join(BASELINE_GRID_MODES)}")
+                raise ConfigError(f"{where}: baseline_grid_mode '{value}' is not one of "
+                                  f"{', '.join(BASELINE_GRID_MODES)}")
         elif key in ("name", "metric", "notes", "artifacts") and value is not None:
             value = str(value)
         setattr(cfg, key, value)

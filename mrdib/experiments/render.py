@@ -135,7 +135,11 @@ def budget_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 MECHANISM_LABELS = {"sample_mi": "redundancy on samples, Gaussian MI (nats)",
                     "sample_mine": "redundancy on samples, MINE (nats)",
-                    "mean_log_var": "mean posterior log-variance"}
+                    "mean_log_var": "mean posterior log-variance",
+                    "pid_unique_a": "PID: unique to the first modality (bits)",
+                    "pid_unique_b": "PID: unique to the second modality (bits)",
+                    "pid_redundant": "PID: redundant (bits)", "pid_synergistic": "PID: synergistic (bits)",
+                    "pid_total": "PID: total I(Y; both) (bits)"}
 
 
 def mechanism_display(frame: pd.DataFrame, dataset: str, backbone: str) -> pd.DataFrame:

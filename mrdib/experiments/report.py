@@ -249,7 +249,8 @@ def mechanism_values(analysis: dict[str, Any]) -> dict[str, float]:
     """{"quantity:where": value} from one run's analysis.json (layout in `mrdib.analysis.analyze`):
     `sample_mi` and `sample_mine` (held-out Gaussian MI and calibrated MINE between the posterior
     samples of a modality pair, nats), `mean_log_var` per modality, `standalone_recall@k` per
-    modality (ranking from that modality's posterior means alone)."""
+    modality (ranking from that modality's posterior means alone), and `pid_<part>` per modality pair
+    (the PID of what the pair says about interaction, bits; docs/pid.md)."""
     values: dict[str, float] = {}
     for pair, entry in ((analysis.get("redundancy") or {}).get("samples") or {}).items():
         if (entry.get("gaussian_mi") or {}).get("mean") is not None:
@@ -264,6 +265,11 @@ def mechanism_values(analysis: dict[str, Any]) -> dict[str, float]:
     for modality, entry in (ranking.get("modalities") or {}).items():
         if key in entry:
             values[f"standalone_{key}:{modality}"] = float(entry[key])
+    for row in (analysis.get("pid") or {}).get("pairs") or []:
+        pair = f"{row['modality_a']}~{row['modality_b']}"
+        for part in ("unique_a", "unique_b", "redundant", "synergistic", "total"):
+            if row.get(part) is not None:
+                values[f"pid_{part}:{pair}"] = float(row[part])
     return values
 
 

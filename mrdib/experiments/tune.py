@@ -25,8 +25,8 @@ import optuna
 
 from mrdib.config import resolve_config
 from mrdib.errors import ConfigError, MrdibError
-from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, OrphanWatch, fail_stale_trials, open_storage, redact,
-                                      threads_per_worker, worker_devices, worker_name)
+from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, OrphanWatch, fail_stale_trials, open_storage,
+                                      redact, threads_per_worker, worker_devices, worker_name)
 from mrdib.experiments.plan import ALPHA_NAMES, dataset_label
 from mrdib.io import atomic_write_json
 from mrdib.runs.reader import read_run

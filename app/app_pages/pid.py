@@ -1,0 +1,39 @@
+"""PID: how what two modalities' representations say about interaction splits into unique,
+redundant and synergistic parts, baseline beside +MRdIB (docs/pid.md)."""
+
+import streamlit as st
+
+from app.lib.downloads import figure_downloads, table_downloads
+from app.lib.loaders import load_runs
+from app.lib.pid import pid_caption, pid_rows, with_labels
+from app.lib.view import require_runs
+from mrdib.plots import pid_figure
+from mrdib.tables import finished_runs
+
+st.title("Information decomposition (PID)")
+runs = finished_runs(load_runs())
+require_runs(runs, "finished runs")
+rows = pid_rows(runs)
+if rows.empty:
+    st.info("No run has a PID yet: `python -m mrdib analyze RUN` adds it to a run's analysis.json "
+            "(docs/pid.md says what it measures).")
+    st.stop()
+
+with st.container(border=True):
+    left, middle, right = st.columns(3)
+    dataset = left.selectbox("Data set", sorted(rows.dataset.unique()), key="pid_dataset")
+    mine = rows[rows.dataset == dataset]
+    backbone = middle.selectbox("Backbone", sorted(mine.backbone.unique()), key="pid_backbone")
+    mine = mine[mine.backbone == backbone]
+    pairs = sorted((mine.modality_a + "~" + mine.modality_b).unique())
+    pair = right.selectbox("Modality pair", pairs, key="pid_pair")
+    chosen = with_labels(mine[(mine.modality_a + "~" + mine.modality_b) == pair])
+    figure = pid_figure(chosen, title=f"{backbone} on {dataset}: information about interaction, decomposed")
+    st.plotly_chart(figure, key="pid_chart")
+    st.markdown(pid_caption(chosen))
+    figure_downloads(figure, f"pid_{dataset}_{backbone}_{pair.replace('~', '-')}", key="pid_chart_download")
+
+st.subheader("Values with 95% bootstrap intervals")
+table = chosen[["label", "run_id", "unique_a", "unique_b", "redundant", "synergistic", "total", "bins", "n"]]
+st.dataframe(table.round(4), hide_index=True, width="stretch", key="pid_table")
+table_downloads(table, f"pid_{dataset}_{backbone}", key="pid_table_download")

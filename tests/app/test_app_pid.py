@@ -1,0 +1,59 @@
+"""The Information decomposition page: stacked PID bars, baseline beside +MRdIB, a caption computed
+from the numbers, and one line saying what fills the page when no run has a PID."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from testing_support import fast_config
+from app.lib.pid import pid_caption, pid_rows, with_labels
+from mrdib.analysis.analyze import AnalysisSettings, analyze_run
+from mrdib.analysis.pid import PidSettings
+from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
+from mrdib.plots import pid_figure
+from mrdib.runner import train_run
+from mrdib.runs.reader import list_runs, runs_frame
+from test_app_pages import open_page
+
+
+@pytest.fixture(scope="module")
+def pid_artifacts(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pid_artifacts")
+    data = generate_synthetic(SyntheticConfig(n_users=300, n_items=200, seed=0))
+    torch.set_num_threads(1)
+    for enabled in (False, True):
+        cfg = fast_config(root, backbone="vbpr")
+        cfg.mrdib.enabled = enabled
+        run_dir, _ = train_run(cfg, progress=False, data=data)
+        analyze_run(run_dir, AnalysisSettings(use_mine=False, probes=False, pid_bins=4, pid_bootstrap=5),
+                    data=data, progress=False)
+    return root
+
+
+def test_rows_figure_and_caption_come_from_the_analyses(pid_artifacts):
+    rows = with_labels(pid_rows(runs_frame(list_runs(pid_artifacts))))
+    assert list(rows.side) == ["baseline", "+MRdIB"] and set(rows.view) == {"means", "samples"}
+    figure = pid_figure(rows)
+    assert [t.name for t in figure.data] == ["unique to image", "unique to text", "redundant", "synergistic"]
+    assert figure.layout.barmode == "stack" and figure.layout.title.text
+    assert figure.layout.xaxis.title.text == "information about interaction (bits)"
+    assert figure.layout.yaxis.title.text == "run"
+    caption = pid_caption(rows)
+    base, ours = rows.set_index("side").loc["baseline"], rows.set_index("side").loc["+MRdIB"]
+    assert f"redundant {base.redundant:.3f} → {ours.redundant:.3f} bits" in caption
+    assert "4 bins" in caption
+
+
+def test_the_page_draws_the_bars_and_the_caption(pid_artifacts, monkeypatch, charts):
+    monkeypatch.setenv("MRDIB_ARTIFACTS", str(pid_artifacts))
+    app = open_page("pid")
+    [figure] = charts(app)
+    assert [t["type"] for t in figure["data"]] == ["bar"] * 4
+    assert figure["layout"]["title"]["text"].startswith("vbpr on synthetic")
+    assert any(m.value.startswith("Baseline → +MRdIB") for m in app.markdown)
+
+
+def test_without_analyses_the_page_says_what_fills_it(artifacts_env):
+    app = open_page("pid")
+    assert any("mrdib analyze RUN" in i.value for i in app.info)
