@@ -100,12 +100,15 @@ def alpha_text(value: float) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def sensitivity_figure(frame: pd.DataFrame, metrics: Iterable[str] | None = None, height: int = 380) -> go.Figure:
+def sensitivity_figure(frame: pd.DataFrame, metrics: Iterable[str] | None = None, height: int = 380,
+                       split: str = "test", baseline: dict[str, float] | None = None, title: str = "") -> go.Figure:
     """Figure 4 (a-c): one panel per alpha, metric against the alpha on a log axis, error bars = std
     over seeds, one curve per metric (from `mrdib.tables.sensitivity_frame`). Ticks sit at the alphas
     that were run, written as decimals and turned upright so close values (0.005, 0.01) stay legible,
-    with room at both ends so labels of neighbouring panels do not meet."""
+    with room at both ends so labels of neighbouring panels do not meet. `baseline` ({metric: value})
+    draws each metric's baseline as a dashed line in every panel; a panel with one alpha value says so."""
     metrics = list(metrics) if metrics is not None else list(dict.fromkeys(frame["metric"]))
+    baseline = baseline or {}
     fig = make_subplots(rows=1, cols=len(ALPHAS), subplot_titles=[ALPHA_TITLES[a] for a in ALPHAS],
                         shared_yaxes=True, horizontal_spacing=0.06)
     for column, alpha in enumerate(ALPHAS, start=1):
@@ -118,7 +121,13 @@ def sensitivity_figure(frame: pd.DataFrame, metrics: Iterable[str] | None = None
                 customdata=line["seeds"], hovertemplate=f"{metric}: %{{y:.4f}} ± %{{error_y.array:.4f}}"
                                                         f"<br>{alpha}=%{{x:g}}, %{{customdata}} seeds<extra></extra>"),
                 row=1, col=column)
+            if metric in baseline and np.isfinite(baseline[metric]):
+                fig.add_hline(y=baseline[metric], line=dict(color=PALETTE[index % len(PALETTE)], dash="dash", width=1),
+                              row=1, col=column)
         values = sorted(float(v) for v in frame.loc[frame["alpha"] == alpha, "value"].unique() if v > 0)
+        if len(values) == 1:
+            fig.add_annotation(text="one value run: no curve", showarrow=False, xref="x domain", yref="y domain",
+                               x=0.5, y=0.05, font=dict(size=11, color="#666"), row=1, col=column)
         axis = dict(type="log", title_text=alpha)
         if values:
             low, high = np.log10(values[0]), np.log10(values[-1])
@@ -127,9 +136,42 @@ def sensitivity_figure(frame: pd.DataFrame, metrics: Iterable[str] | None = None
             axis.update(tickmode="array", tickvals=values, ticktext=[alpha_text(v) for v in values],
                         range=[low - pad, high + pad], tickangle=-90, automargin=True)
         fig.update_xaxes(**axis, row=1, col=column)
-    fig.update_yaxes(title_text="test metric", row=1, col=1)
-    fig.update_layout(template=TEMPLATE, height=height, margin=dict(l=50, r=20, t=50, b=50))
+    fig.update_yaxes(title_text=f"{split} metric (mean ± std over seeds)", row=1, col=1)
+    if baseline:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="baseline (dashed)",
+                                 line=dict(color="#666", dash="dash", width=1)))
+    fig.update_layout(template=TEMPLATE, height=height, margin=dict(l=60, r=20, t=80, b=50),
+                      title=title or f"Sensitivity to each alpha ({split})")
     return fig
+
+
+# What a logged series measures, for panel titles and y-axis titles (prefix match; the rest of the
+# name, e.g. a modality or a modality pair, follows in the title).
+SERIES_TITLES: tuple[tuple[str, str, str], ...] = (
+    ("losses/total", "training objective", "loss"),
+    ("losses/backbone", "backbone loss (synergy term)", "loss"),
+    ("losses/kl", "KL to the prior, sum over modalities", "nats"),
+    ("losses/mine", "MINE bound (training critic)", "nats"),
+    ("losses/unique", "per-modality BPR (unique term)", "loss"),
+    ("losses/redundancy_weight", "weight of the MINE term (a2 ramp)", "weight"),
+    ("mine_bound/", "MINE bound (training critic)", "nats"),
+    ("monitor/mi_samples/", "redundancy on posterior samples (Gaussian MI)", "nats"),
+    ("monitor/log_var/", "mean posterior log-variance", "log-variance"),
+    ("kl/", "KL to the prior", "nats"),
+    ("unique/", "per-modality BPR (unique term)", "loss"),
+    ("valid/", "validation", "metric"),
+)
+
+
+def series_title(name: str) -> tuple[str, str]:
+    """(panel title, y-axis title) of a logged series such as `monitor/mi_samples/image~text`."""
+    for prefix, title, unit in SERIES_TITLES:
+        if name == prefix or (prefix.endswith("/") and name.startswith(prefix)):
+            rest = name[len(prefix):]
+            if prefix == "valid/":
+                return f"validation {rest}", rest
+            return (f"{title}: {rest}" if rest else title), unit
+    return name, "value"
 
 
 def traces_figure(traces: pd.DataFrame, series: Sequence[str], runs: Sequence[str] | None = None,
@@ -142,8 +184,9 @@ def traces_figure(traces: pd.DataFrame, series: Sequence[str], runs: Sequence[st
     series = list(series)
     columns = max(1, min(columns, len(series)))
     rows = max(1, -(-len(series) // columns))
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=series or [""],
-                        vertical_spacing=min(0.14, 0.6 / rows), horizontal_spacing=0.08)
+    titles = [series_title(name) for name in series]
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[t for t, _ in titles] or [""],
+                        vertical_spacing=min(0.16, 0.7 / rows), horizontal_spacing=0.1)
     for panel, name in enumerate(series):
         row, column = panel // columns + 1, panel % columns + 1
         for index, run in enumerate(runs):
@@ -163,7 +206,11 @@ def traces_figure(traces: pd.DataFrame, series: Sequence[str], runs: Sequence[st
     fig.update_xaxes(dtick=1 if last_epoch <= 12 else None)
     for column in range(1, columns + 1):
         fig.update_xaxes(title_text="epoch", row=rows, col=column)
-    fig.update_layout(template=TEMPLATE, height=max(340, 300 * rows), margin=dict(l=50, r=20, t=50, b=40),
+    for panel, (_, unit) in enumerate(titles):
+        fig.update_yaxes(title_text=unit, row=panel // columns + 1, col=panel % columns + 1)
+    fig.update_layout(template=TEMPLATE, height=max(340, 300 * rows), margin=dict(l=60, r=20, t=60, b=40),
+                      title="Training traces per epoch (faint: raw; solid: smoothed)" if smoothing > 0 and show_raw
+                      else "Training traces per epoch",
                       legend=dict(orientation="h", yanchor="top", y=-0.25 / rows))
     return fig
 
@@ -173,11 +220,21 @@ def improvement_figure(comparison: pd.DataFrame, metric: str = "recall@5") -> go
     rows = comparison[comparison["variant"] == IMPROVEMENT]
     fig = go.Figure()
     labels = rows["backbone"].astype(str) + " · " + rows["dataset"].astype(str)
-    fig.add_trace(go.Bar(x=labels, y=rows[metric], name="measured", marker_color=PALETTE[0]))
+    values = [rows[metric]]
+    fig.add_trace(go.Bar(x=labels, y=rows[metric], name="measured", marker_color=PALETTE[0],
+                         text=[f"{v:+.1f}%" for v in rows[metric]], textposition="outside", cliponaxis=False))
     if f"{metric} paper" in rows:
-        fig.add_trace(go.Bar(x=labels, y=rows[f"{metric} paper"], name="paper", marker_color=PALETTE[1]))
-    fig.update_layout(template=TEMPLATE, barmode="group", height=340, margin=dict(l=50, r=20, t=30, b=40),
-                      yaxis_title=f"{MRDIB} improvement in {metric} (%)")
+        values.append(rows[f"{metric} paper"])
+        fig.add_trace(go.Bar(x=labels, y=rows[f"{metric} paper"], name="paper", marker_color=PALETTE[1],
+                             text=[f"{v:+.1f}%" if pd.notna(v) else "" for v in rows[f"{metric} paper"]],
+                             textposition="outside", cliponaxis=False))
+    finite = pd.concat(values).dropna()
+    low, high = (float(min(finite.min(), 0)), float(max(finite.max(), 0))) if len(finite) else (0.0, 1.0)
+    pad = 0.15 * (high - low or 1.0)  # room above and below the bars for their value labels
+    fig.update_layout(template=TEMPLATE, barmode="group", height=380, margin=dict(l=60, r=20, t=60, b=50),
+                      title=f"{MRDIB} against the baseline: change in {metric} (%)",
+                      yaxis=dict(title=f"change in {metric} (%)", range=[low - pad, high + pad], zeroline=True),
+                      xaxis_title="backbone · data set")
     return fig
 
 
@@ -186,8 +243,9 @@ def cost_figure(cost: pd.DataFrame) -> go.Figure:
     labels = cost["backbone"].astype(str) + " · " + cost["dataset"].astype(str)
     fig = go.Figure([go.Bar(x=labels, y=cost["s/epoch baseline"], name="baseline", marker_color=PALETTE[0]),
                      go.Bar(x=labels, y=cost["s/epoch +MRdIB"], name=MRDIB, marker_color=PALETTE[1])])
-    fig.update_layout(template=TEMPLATE, barmode="group", height=340, yaxis_title="training seconds per epoch",
-                      margin=dict(l=50, r=20, t=30, b=40))
+    fig.update_layout(template=TEMPLATE, barmode="group", height=360, yaxis_title="training seconds per epoch",
+                      xaxis_title="backbone · data set", title="Training cost per epoch, without and with MRdIB",
+                      margin=dict(l=60, r=20, t=60, b=50))
     return fig
 
 

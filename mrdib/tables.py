@@ -354,11 +354,14 @@ def format_table(table: pd.DataFrame, metrics: Iterable[str], decimals: int = 4)
 
 
 def format_numbers(table: pd.DataFrame, decimals: int = 3) -> pd.DataFrame:
-    """Every float as text with `decimals` places and `–` where missing (for tables without std columns)."""
+    """Every float as text with `decimals` places (percent columns, named "... %", with one) and `–`
+    where missing (for tables without std columns)."""
     out = table.copy().astype(object)
     for column in table.columns:
         if pd.api.types.is_float_dtype(table[column]):
-            out[column] = ["–" if pd.isna(v) else f"{v:.{decimals}f}" for v in table[column]]
+            # Percentages read as papers write them: one decimal (666.7, not 666.700).
+            places = 1 if str(column).endswith("%") else decimals
+            out[column] = ["–" if pd.isna(v) else f"{v:.{places}f}" for v in table[column]]
     return out
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import load_runs
-from app.lib.sensitivity import richest_grid
+from app.lib.sensitivity import baseline_levels, richest_grid
 from app.lib.view import require_runs
 from mrdib.plots import sensitivity_figure
 from mrdib.tables import alphas_label, finished_runs, metric_names, reference_alphas, sensitivity_frame
@@ -48,12 +48,18 @@ if frame.empty:
 
 with st.container(border=True):
     metric_choice = st.multiselect("Metrics", metrics, default=metric_names((5,)), key="sens_metrics")
-    figure = sensitivity_figure(frame, metric_choice or metrics)
+    shown = metric_choice or metrics
+    baseline = baseline_levels(runs, dataset, backbone, shown, split)
+    figure = sensitivity_figure(frame, shown, split=split, baseline=baseline,
+                                title=f"{backbone} on {dataset}: {split} metrics against each alpha")
     st.plotly_chart(figure, key="sens_chart")
+    single = [a for a in ("a1", "a2", "a3") if frame.loc[frame["alpha"] == a, "value"].nunique() == 1]
     st.caption(f"{backbone} on {dataset}, {split} metrics; each panel varies one alpha with the others at "
-               f"{alphas_label(reference)}; error bars: std over seeds (none with one seed).")
-    figure_downloads(figure, f"sensitivity_{backbone}_{dataset}", key="sens_download")
+               f"{alphas_label(reference)}; error bars: std over seeds (none with one seed)"
+               + ("; dashed: the baseline's mean" if baseline else "; no baseline run to compare with")
+               + (f". Only one value of {', '.join(single)} was run, so its panel has no curve." if single else "."))
+    figure_downloads(figure, f"sensitivity_{dataset}_{backbone}_{split}_{'-'.join(shown)}", key="sens_download")
 
 with st.expander("Data behind the curves"):
     st.dataframe(frame, hide_index=True, width="stretch", key="sens_table")
-    table_downloads(frame, f"sensitivity_{backbone}_{dataset}", key="sens_table_download")
+    table_downloads(frame, f"sensitivity_{dataset}_{backbone}_{split}", key="sens_table_download")

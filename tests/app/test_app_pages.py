@@ -219,10 +219,17 @@ def test_disentanglement_tsne_is_computed_on_demand_and_cached(artifacts_env, ch
 def test_sensitivity_curves_per_alpha(artifacts_env, charts):
     app = open_page("sensitivity")
     [figure] = charts(app)
-    traces = figure["data"]
+    traces = [t for t in figure["data"] if t.get("name") != "baseline (dashed)"]
     assert len(traces) == 12  # 3 alphas x 4 metrics
     layout = figure["layout"]
     assert all(layout[f"xaxis{n}"]["type"] == "log" for n in ("", "2", "3"))
+    # The split is in the y title and the export name; the baseline's levels are dashed lines.
+    assert layout["yaxis"]["title"]["text"].startswith("test metric") and layout["title"]["text"]
+    dashed = [s for s in layout.get("shapes", []) if s["line"].get("dash") == "dash"]
+    assert len(dashed) == 12  # each metric's baseline in each of the three panels
+    app.segmented_control(key="sens_split").set_value("valid").run()
+    [valid] = charts(app)
+    assert valid["layout"]["yaxis"]["title"]["text"].startswith("valid metric")
     a1_recall = next(t for t in traces if t["name"] == "recall@5" and t.get("xaxis", "x") == "x")
     assert a1_recall["x"] == [0.0001, 0.001, 0.01]
     assert a1_recall["error_y"]["array"][1] > 0 and a1_recall["error_y"]["array"][0] == 0  # 2 seeds vs 1
