@@ -232,6 +232,9 @@ def _demo_command(parser: argparse.ArgumentParser):
                 bar.n = done
                 bar.set_postfix_str(run.label)
                 bar.refresh()
+            else:  # one line per run, so the log (artifacts/demo.log for the dashboard's demo) fills as it goes
+                now = f"; training {run.label}" if done < total else ""
+                print(f"{utc_now()} demo: {done}/{total} runs done{now}", flush=True)
 
         try:
             folders = build_demo(args.artifacts, plan, args.epochs, progress, threads=args.threads)

@@ -41,8 +41,9 @@ class ProjectionPanel:
 
 
 def projection_figure(panels: Sequence[ProjectionPanel], color_title: str = "", categorical: bool = False,
-                      height: int = 460) -> go.Figure:
-    """Panels side by side; colour = modality, or symbol = modality and colour = `color` when given."""
+                      height: int = 480, method: str = "PCA", title: str = "") -> go.Figure:
+    """Panels side by side; colour = modality, or symbol = modality and colour = `color` when given.
+    Axes are named by the projection `method` (their units mean nothing, so they carry no ticks)."""
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p.title for p in panels],
                         horizontal_spacing=0.06)
     modalities = list(dict.fromkeys(m for p in panels for m in p.modality))
@@ -70,11 +71,14 @@ def projection_figure(panels: Sequence[ProjectionPanel], color_title: str = "", 
             axis = "x" if column == 1 else f"x{column}"
             fig.add_annotation(text=panel.caption, xref=f"{axis} domain", yref="paper", x=0.5, y=-0.08,
                                showarrow=False, font=dict(size=13))
-    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False)  # projection axes mean nothing
-    fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False)
+    # A projection's coordinates have no units: the axes are named, without ticks.
+    names = ("PC 1", "PC 2") if method.lower() == "pca" else (f"{method} 1", f"{method} 2")
+    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False, title_text=names[0], title_standoff=4)
+    fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False, title_text=names[1], title_standoff=4)
+    fig.update_layout(title=dict(text=title or f"Item representations per modality, {method} view", y=0.98))
     # The legend (symbol or colour = modality) sits above the panels, the colourbar right of them,
     # so neither covers the other, in the browser or an exported file.
-    fig.update_layout(template=TEMPLATE, height=height, margin=dict(l=20, r=90 if colored else 20, t=90, b=60),
+    fig.update_layout(template=TEMPLATE, height=height, margin=dict(l=40, r=90 if colored else 20, t=110, b=80),
                       legend=dict(title="modality", itemsizing="constant", orientation="h", x=0.0, xanchor="left",
                                   y=1.1, yanchor="bottom"))
     return fig
@@ -204,10 +208,14 @@ def traces_figure(traces: pd.DataFrame, series: Sequence[str], runs: Sequence[st
                                      line=dict(color=color, width=2)), row=row, col=column)
     last_epoch = traces["epoch"].max() if not traces.empty else 0
     fig.update_xaxes(dtick=1 if last_epoch <= 12 else None)
-    for column in range(1, columns + 1):
-        fig.update_xaxes(title_text="epoch", row=rows, col=column)
     for panel, (_, unit) in enumerate(titles):
-        fig.update_yaxes(title_text=unit, row=panel // columns + 1, col=panel % columns + 1)
+        row, column = panel // columns + 1, panel % columns + 1
+        fig.update_yaxes(title_text=unit, row=row, col=column)
+        if panel + columns >= len(series):  # the lowest panel of its column
+            fig.update_xaxes(title_text="epoch", row=row, col=column)
+    for panel in range(len(series), rows * columns):  # a grid's empty last cells show no axes
+        fig.update_xaxes(visible=False, row=panel // columns + 1, col=panel % columns + 1)
+        fig.update_yaxes(visible=False, row=panel // columns + 1, col=panel % columns + 1)
     fig.update_layout(template=TEMPLATE, height=max(340, 300 * rows), margin=dict(l=60, r=20, t=60, b=40),
                       title="Training traces per epoch (faint: raw; solid: smoothed)" if smoothing > 0 and show_raw
                       else "Training traces per epoch",

@@ -32,8 +32,8 @@ def build_trainer(cfg: RunConfig, data: InteractionData, callbacks: list[Callbac
     """The model and its trainer; a +MRdIB run's mechanism monitor runs first, so the run-folder
     writer among `callbacks` records what it adds to each epoch's logs."""
     model = build_model(cfg, data)
-    monitor = [MechanismMonitor(cfg.mrdib.monitor_every, cfg.mrdib.critic_beaten_epochs, cfg.train.seed)
-               ] if cfg.mrdib.enabled else []
+    monitor = [MechanismMonitor(cfg.mrdib.monitor_every, cfg.mrdib.critic_beaten_epochs, cfg.train.seed,
+                                cfg.run_id)] if cfg.mrdib.enabled else []
     return Trainer(model, data, cfg.train, critic_lr=cfg.mrdib.critic_lr, callbacks=[*monitor, *(callbacks or [])])
 
 

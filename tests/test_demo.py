@@ -27,3 +27,12 @@ def test_plan_has_fixed_unique_ids_and_every_variant():
     assert ids[:2] == ["demo-vbpr-base-s0", "demo-vbpr-mrdib-0.001-0.01-0.01-s0"]
     assert {"demo-vbpr-mrdib-0-0.01-0.01-s0", "demo-vbpr-mrdib-0.001-0-0-s0", "demo-mgcn-base-s1"} <= set(ids)
     assert demo_plan(("vbpr", "freedom", "mgcn")) == plan
+
+
+def test_a_quiet_demo_logs_a_line_per_run(tmp_path, capsys):
+    """The dashboard's background demo writes its output to demo.log: it must fill as runs finish."""
+    from mrdib.cli import main
+
+    assert main(["demo", "--artifacts", str(tmp_path), "--limit", "1", "--epochs", "1", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "demo: 0/1 runs done; training" in out and "demo: 1/1 runs done" in out

@@ -32,7 +32,7 @@ with st.container(border=True):
     method = third.segmented_control("Projection", list(METHOD_LABELS), default="pca", key="disent_method",
                                      format_func=METHOD_LABELS.get) or "pca"
     baselines, ours = comparable_runs(runs, dataset, backbone)
-    first, second, third = st.columns(3)
+    first, second, third = st.columns([2, 2, 1])  # run labels are long: the run pickers get the room
     base_id = first.selectbox("Baseline run", baselines["run_id"], format_func=labels.get, key="disent_base")
     ours_id = second.selectbox("+MRdIB run", ours["run_id"], format_func=labels.get, key="disent_ours")
 
@@ -61,7 +61,10 @@ except MrdibError as error:
 if panels:
     with st.container(border=True):
         color_title = "cluster" if color_option == COLOR_CLUSTER else color_option.removeprefix("planted: ")
-        figure = projection_figure(panels, color_title=color_title, categorical=color_option == COLOR_CLUSTER)
+        figure = projection_figure(panels, color_title=color_title, categorical=color_option == COLOR_CLUSTER,
+                                   method=METHOD_LABELS[method],
+                                   title=f"{backbone} on {dataset}: item representations per modality, "
+                                         f"{METHOD_LABELS[method]} view")
         st.plotly_chart(figure, key="disent_chart")
         run_dirs_by_title = dict(selected)
         scores = {panel.title: (loaders.view_silhouette(run_dirs_by_title[panel.title], method),

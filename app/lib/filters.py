@@ -98,6 +98,10 @@ def runs_table(runs: pd.DataFrame, setting_labels: dict[str, str] | None = None)
                            for on, values in zip(mrdib, rows)]
     if "setting" in table and setting_labels:
         table["setting"] = [setting_labels.get(s, s) if isinstance(s, str) else "" for s in table["setting"]]
+    # A run still training has no metrics yet: numbers or empty cells, never the text "None".
+    for column in ("valid/recall@5", "test/recall@5", "seconds_per_epoch"):
+        if column in table:
+            table[column] = pd.to_numeric(table[column], errors="coerce")
     return table[[c for c in RUN_TABLE_COLUMNS if c in table]].reset_index(drop=True)
 
 

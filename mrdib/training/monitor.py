@@ -48,8 +48,9 @@ class MechanismMonitor(Callback):
     Runs before the run-folder writer, so the entries reach metrics.jsonl.
     """
 
-    def __init__(self, every: int = 1, beaten_epochs: int = 3, seed: int = 0):
+    def __init__(self, every: int = 1, beaten_epochs: int = 3, seed: int = 0, run_id: str = ""):
         self.every, self.beaten_epochs, self.seed = every, beaten_epochs, seed
+        self.run_id = run_id  # named in warnings: a demo or a sweep logs many runs into one file
         self.nonpositive: dict[str, int] = {}
 
     def on_epoch_end(self, trainer: "Trainer", record: EpochRecord) -> None:
@@ -91,6 +92,6 @@ class MechanismMonitor(Callback):
                            f"{self.nonpositive[name]} epochs (now {bound:.3f} nats) while a fresh estimate on "
                            f"posterior samples finds {left:.2f} nats of redundancy; raise mrdib.critic_lr or "
                            "mrdib.critic_steps (docs/mechanism.md)")
-                log.warning("epoch %d: %s", record.epoch, message)
+                log.warning("run %s, epoch %d: %s", self.run_id or "(unnamed)", record.epoch, message)
                 trainer.stop.warnings.append({"epoch": record.epoch, "code": CRITIC_BEATEN, "pair": name,
                                               "message": message})

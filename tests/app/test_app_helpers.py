@@ -51,6 +51,14 @@ def test_runs_table_alphas_and_setting_are_readable():
     assert not {"updated", "test/ndcg@5", "problem", "mrdib", "a1"} & set(table.columns)
 
 
+def test_a_running_run_has_empty_metric_cells_not_none():
+    frame = runs().astype(object)
+    frame.loc[0, ["valid/recall@5", "test/recall@5", "seconds_per_epoch"]] = None  # as a run still training
+    table = runs_table(frame)
+    assert all(pd.api.types.is_float_dtype(table[c]) for c in ("valid/recall@5", "test/recall@5"))
+    assert table.loc[0, ["valid/recall@5", "test/recall@5"]].isna().all()
+
+
 def test_constant_columns_move_to_the_caption():
     table = runs_table(runs(), {"s1": "20 epochs"})
     narrow, constant = split_constant_columns(table)

@@ -60,6 +60,13 @@ def test_a_beaten_critic_is_reported_once_after_the_set_number_of_epochs():
     assert "image~text" in warnings[0]["message"] and "0.80 nats" in warnings[0]["message"]
 
 
+def test_the_logged_warning_names_its_run(caplog):
+    """A demo or a sweep logs many runs into one file: the line must say which run it is about."""
+    with caplog.at_level("WARNING", logger="mrdib.training.monitor"):
+        _epochs(MechanismMonitor(beaten_epochs=3, run_id="baby-vbpr-mrdib-s0-abc"), 0.1, [-0.1] * 4, fresh=0.8)
+    assert any("run baby-vbpr-mrdib-s0-abc, epoch 3" in r.getMessage() for r in caplog.records)
+
+
 def test_no_warning_when_the_bound_recovers_no_redundancy_is_left_or_a2_does_not_act():
     assert _epochs(MechanismMonitor(beaten_epochs=3), 0.1, [-0.1, -0.1, 0.3, -0.1, -0.1], fresh=0.8) == []
     assert _epochs(MechanismMonitor(beaten_epochs=3), 0.1, [-0.1] * 6, fresh=0.02) == []  # truly independent
