@@ -25,9 +25,9 @@ def redundancy_figure(analyses: Analyses, view: str = "samples") -> go.Figure:
     linear CKA. A baseline's samples are its means."""
     from mrdib.analysis.tables import redundancy_views
 
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[f"Gaussian MI, held-out (nats; {view})",
-                                                        f"MINE, held-out (nats; {view}); hatched: shuffled",
-                                                        f"linear CKA ({view})"])
+    # Short panel titles (three side by side print over each other when long); units on the y axes.
+    fig = make_subplots(rows=1, cols=3, subplot_titles=["Gaussian MI (held-out)", "MINE (hatched: shuffled)",
+                                                        "linear CKA"], horizontal_spacing=0.09)
     for index, (label, analysis) in enumerate(analyses.items()):
         views = redundancy_views(analysis)
         entries = views.get(view) or views.get("means") or {}
@@ -46,7 +46,11 @@ def redundancy_figure(analyses: Analyses, view: str = "samples") -> go.Figure:
             "/")
         fig.add_trace(go.Bar(x=pairs, y=[entries[p]["cka"] for p in pairs], name=label,
                              legendgroup=label, showlegend=False, marker_color=color), row=1, col=3)
-    fig.update_layout(template=TEMPLATE, barmode="group", height=360, margin=dict(l=50, r=20, t=50, b=40))
+    for column, unit in enumerate(("nats", "nats", "CKA (0-1)"), start=1):
+        fig.update_yaxes(title_text=unit, row=1, col=column)
+        fig.update_xaxes(title_text="modality pair", row=1, col=column)
+    fig.update_layout(template=TEMPLATE, barmode="group", height=400, margin=dict(l=60, r=20, t=90, b=50),
+                      title=f"Redundancy between modalities, on the {view}")
     return fig
 
 
@@ -61,7 +65,8 @@ def ranking_figure(analyses: Analyses, metric: str | None = None) -> go.Figure:
                                                                       ranking["fused_probe"][key]]
         fig.add_trace(go.Bar(x=names, y=values, name=label, marker_color=PALETTE[index % len(PALETTE)]))
         fig.update_layout(yaxis_title=f"valid {key}")
-    fig.update_layout(template=TEMPLATE, barmode="group", height=360, margin=dict(l=50, r=20, t=30, b=40))
+    fig.update_layout(template=TEMPLATE, barmode="group", height=380, margin=dict(l=60, r=20, t=60, b=50),
+                      title="Ranking from each modality alone and fused", xaxis_title="representation")
     return fig
 
 
@@ -78,8 +83,11 @@ def probe_heatmap_figure(analyses: Analyses, sampled: bool = True) -> go.Figure:
         fig.add_trace(go.Heatmap(z=values, x=factors, y=representations, zmin=0.0, zmax=1.0, colorscale="Viridis",
                                  text=np.round(values, 2), texttemplate="%{text}", showscale=column == 1,
                                  colorbar=dict(title="R²")), row=1, col=column)
-        fig.update_yaxes(autorange="reversed", row=1, col=column)
-    fig.update_layout(template=TEMPLATE, height=340, margin=dict(l=60, r=20, t=50, b=80))
+        fig.update_yaxes(autorange="reversed", title_text="representation" if column == 1 else None, row=1, col=column)
+        fig.update_xaxes(title_text="planted factor", row=1, col=column)
+    fig.update_layout(template=TEMPLATE, height=380, margin=dict(l=70, r=20, t=90, b=90),
+                      title="Planted factors recovered by a linear probe "
+                            f"(held-out R²; {'sample' if sampled else 'means'})")
     return fig
 
 
@@ -95,8 +103,9 @@ def probe_summary_figure(analyses: Analyses, sampled: bool = True) -> go.Figure:
         lowest = min([lowest] + [v for v in values if np.isfinite(v)])
         fig.add_trace(go.Bar(x=list(SUMMARY_LABELS.values()), y=values, name=label,
                              marker_color=PALETTE[index % len(PALETTE)]))
-    fig.update_layout(template=TEMPLATE, barmode="group", height=360, yaxis_title="held-out R²",
-                      yaxis_range=[lowest, 1.0], margin=dict(l=50, r=20, t=30, b=40))
+    fig.update_layout(template=TEMPLATE, barmode="group", height=380, yaxis_title="held-out R²",
+                      yaxis_range=[lowest, 1.0], margin=dict(l=60, r=20, t=60, b=50), xaxis_title="planted factor",
+                      title=f"What each modality keeps of the planted factors ({'sample' if sampled else 'means'})")
     return fig
 
 
@@ -113,6 +122,7 @@ def compression_figure(analyses: Analyses) -> go.Figure:
             fig.add_trace(go.Scatter(x=np.arange(1, len(values) + 1), y=values, mode="lines+markers",
                                      name=f"{label}: {modality} ({detail})",
                                      line=dict(color=PALETTE[(index * 2 + offset) % len(PALETTE)])))
-    fig.update_layout(template=TEMPLATE, height=340, xaxis_title="latent dimension (sorted)",
-                      yaxis_title="0.5 log(1 + Var(μ)/E[σ²]) (nats)", margin=dict(l=50, r=20, t=30, b=40))
+    fig.update_layout(template=TEMPLATE, height=380, xaxis_title="latent dimension (sorted)",
+                      yaxis_title="0.5 log(1 + Var(μ)/E[σ²]) (nats)", margin=dict(l=60, r=20, t=60, b=50),
+                      title="Information through the bottleneck per dimension")
     return fig

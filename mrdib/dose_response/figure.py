@@ -58,7 +58,9 @@ def dose_response_figure(summary: pd.DataFrame, k: int = 5, terms: list[str] | N
     fig.update_yaxes(title_text="target", row=1, col=1)
     fig.update_yaxes(title_text="other targets", row=2, col=1)
     fig.update_yaxes(title_text="accuracy", row=3, col=1)
-    fig.update_layout(template=TEMPLATE, height=720, margin=dict(l=60, r=20, t=50, b=50),
+    fig.update_layout(template=TEMPLATE, height=760, margin=dict(l=60, r=20, t=90, b=50),
+                      title="Dose-response: each term's weight against its target and accuracy "
+                            "(mean ± std over seeds)",
                       legend=dict(orientation="h", y=-0.12))
     return fig
 

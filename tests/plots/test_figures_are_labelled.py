@@ -56,3 +56,38 @@ def test_the_traces_panels_are_titled_in_words():
     [title] = [a.text for a in figure.layout.annotations]
     assert title == "redundancy on posterior samples (Gaussian MI): image~text"
     assert figure.layout.yaxis.title.text == "nats"
+
+
+def analysis_builders() -> dict[str, go.Figure]:
+    """The analysis figures (notebook 03 and the report) on a small analysis.json of each kind."""
+    from mrdib.analysis import figures
+
+    pair = {"gaussian_mi": {"mean": 0.5, "std": 0.1}, "mine": {"mean": 0.4, "std": 0.1,
+                                                               "shuffled": {"mean": 0.0, "std": 0.01}}, "cka": 0.3}
+    metrics = {"recall@5": 0.1, "ndcg@5": 0.1}
+    analysis = {"redundancy": {"samples": {"image~text": pair}, "means": {"image~text": pair}},
+                "ranking": {"k": 5, "modalities": {"image": metrics, "text": metrics}, "fused": metrics,
+                            "fused_probe": metrics},
+                "probes": {"r2_sampled": {"image": {"noise/image": 0.1}}, "r2": {"image": {"noise/image": 0.2}},
+                           "summary_sampled": {"unique_kept": 0.5}, "summary": {"unique_kept": 0.6}},
+                "compression": {"image": {"kl_per_dim": [0.1, 0.2], "channel_information_per_dim": [0.1, 0.3],
+                                          "channel_information": 0.4, "informative_dims": 1}}}
+    runs = {"baseline": analysis, "+MRdIB": analysis}
+    return {"redundancy": figures.redundancy_figure(runs), "ranking": figures.ranking_figure(runs),
+            "probe_heatmap": figures.probe_heatmap_figure(runs), "probe_summary": figures.probe_summary_figure(runs),
+            "compression": figures.compression_figure(runs)}
+
+
+@pytest.mark.parametrize("name", list(analysis_builders()))
+def test_every_analysis_figure_has_a_title_and_axis_titles(name):
+    figure = analysis_builders()[name]
+    assert figure.layout.title.text, name
+    for key in [k for k in figure.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
+        if name == "probe_heatmap" and key.startswith("yaxis") and key != "yaxis":
+            continue  # panels side by side share the row labels' title
+        assert figure.layout[key].title.text, f"{name}: {key} has no title"
+
+
+def test_the_redundancy_panel_titles_are_short_enough_not_to_meet():
+    figure = analysis_builders()["redundancy"]
+    assert max(len(a.text) for a in figure.layout.annotations) <= 26
