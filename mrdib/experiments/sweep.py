@@ -87,17 +87,31 @@ def move_aside(run_dir: Path) -> Path:
 def point_lock(lock_dir: Path, run_id: str) -> Iterator[bool]:
     """An exclusive, non-blocking lock per run id, so two sweeps never train the same folder.
 
-    The OS drops the lock when its process dies, so a killed worker leaves nothing stale.
+    The OS drops the lock when its process dies, so a killed worker leaves nothing stale; a clean
+    release removes the file too, while still holding the lock. A process that locked a file just
+    removed that way holds a lock nobody else can see, so it checks that the path still names its
+    file and otherwise reports the point busy (it is tried again).
     """
     lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{run_id}.lock", "w") as handle:
+    path = lock_dir / f"{run_id}.lock"
+    with open(path, "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             yield False
             return
         try:
-            yield True
+            try:
+                current = os.stat(path).st_ino
+            except FileNotFoundError:
+                current = None
+            if current != os.fstat(handle.fileno()).st_ino:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                path.unlink(missing_ok=True)
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 

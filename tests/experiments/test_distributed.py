@@ -112,6 +112,12 @@ def assert_each_run_completed_once(trials: list, killed_run: str, artifacts: Pat
     assert epochs == list(range(1, TRAIN["epochs"] + 1))  # every epoch once, none trained twice
 
 
+def assert_nothing_left_behind(artifacts: Path) -> None:
+    """No temporary file half written and no lock file once every point has finished."""
+    leftovers = [p for p in artifacts.rglob("*") if p.suffix in (".tmp", ".lock") or ".tmp" in p.name]
+    assert not leftovers, leftovers
+
+
 def assert_same_tables(ours, reference) -> None:
     for name in ("table1", "table2", "sensitivity"):
         pd.testing.assert_frame_equal(getattr(ours, name), getattr(reference, name), check_exact=False,
@@ -157,6 +163,7 @@ def test_a_worker_killed_right_after_claiming_is_taken_over(kind, tiny_data_dir,
     assert len(complete) == 2 and set(complete.values()) == {1}, complete
     assert orphan.user_attrs["run_id"] in complete
     assert not [t for t in trials if t.state in (TrialState.WAITING, TrialState.RUNNING)]
+    assert_nothing_left_behind(artifacts)
 
 
 @pytest.mark.timeout(600)
@@ -189,6 +196,7 @@ def test_three_sweep_workers_one_killed_finish_every_point_once(kind, tiny_data_
     state = SweepStudy(sweep, str(artifacts), url).state()
     assert state.finished and len(state.points) == 5  # 2 baselines, 2 grid points, the chosen alphas on seed 1
     assert_each_run_completed_once(study.get_trials(deepcopy=False), killed_run, artifacts)
+    assert_nothing_left_behind(artifacts)
 
     single = tmp_path / "single"
     result = run_sweep(sweep, single, progress=False, threads=1)
@@ -224,6 +232,7 @@ def test_three_tuning_workers_one_killed_finish_every_trial_once(kind, tiny_data
 
     trials = study.get_trials(deepcopy=False)
     assert_each_run_completed_once(trials, killed_run, artifacts)
+    assert_nothing_left_behind(artifacts)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert len(complete) >= 4  # the budget (workers that started a trial together may pass it)
 

@@ -242,6 +242,7 @@ def test_two_worker_processes(tiny_data_dir, tmp_path):
     plan = json.loads(result.plan_path.read_text())
     assert plan["workers"] == 2
     assert all(read_run(tmp_path / "runs" / p["run_id"]).status == "done" for p in plan["points"])
+    assert not [p for p in tmp_path.rglob("*") if p.suffix in (".tmp", ".lock")]  # nothing left behind
 
 
 def test_a_double_sigint_stops_the_sweep_cleanly_and_leaves_it_resumable(tiny_data_dir, tmp_path):
@@ -285,3 +286,41 @@ def test_a_double_sigint_stops_the_sweep_cleanly_and_leaves_it_resumable(tiny_da
     assert plan["history"][-1]["interrupted"] is True
     assert {p["status"] for p in plan["points"]} <= {"interrupted", "planned", "missing", "done"}  # missing: never queued
     assert any(p["status"] == "interrupted" for p in plan["points"])
+
+
+def test_a_released_lock_leaves_no_file_and_a_stale_handle_does_not_hold_it(tmp_path):
+    """The lock file goes with a clean release; a process that locked the removed file (it opened
+    it just before) must not believe it holds the point while another process locks the new one."""
+    import fcntl
+
+    locks = tmp_path / "locks"
+    with point_lock(locks, "run") as held:
+        assert held and (locks / "run.lock").is_file()
+        stale = open(locks / "run.lock", "a")  # opened by a second process while the first holds it
+    assert not (locks / "run.lock").exists()
+    fcntl.flock(stale, fcntl.LOCK_EX | fcntl.LOCK_NB)  # it now locks the removed file...
+    with point_lock(locks, "run") as held_again:  # ...and a third process the new one
+        assert held_again
+    stale.close()
+
+
+def test_a_lock_on_a_file_removed_meanwhile_is_not_held(tmp_path, monkeypatch):
+    """Between opening the lock file and locking it, the holder released and removed it and a new
+    file took its path: the lock taken is on a file nobody else sees, so the point reads busy."""
+    import fcntl
+
+    import mrdib.experiments.sweep as sweep_module
+
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    real_flock = fcntl.flock
+
+    def replaced_then_flock(handle, operation):
+        if operation & fcntl.LOCK_EX:
+            (locks / "run.lock").unlink()
+            (locks / "run.lock").touch()  # another process's new lock file
+        return real_flock(handle, operation)
+
+    monkeypatch.setattr(sweep_module.fcntl, "flock", replaced_then_flock)
+    with point_lock(locks, "run") as held:
+        assert not held
