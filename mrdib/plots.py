@@ -69,8 +69,9 @@ def projection_figure(panels: Sequence[ProjectionPanel], color_title: str = "", 
                           row=1, col=column)
         if panel.caption:
             axis = "x" if column == 1 else f"x{column}"
-            fig.add_annotation(text=panel.caption, xref=f"{axis} domain", yref="paper", x=0.5, y=-0.08,
-                               showarrow=False, font=dict(size=13))
+            # below the axis title ("PC 1"), not on it
+            fig.add_annotation(text=panel.caption, xref=f"{axis} domain", yref="paper", x=0.5, y=-0.13,
+                               yanchor="top", showarrow=False, font=dict(size=13))
     # A projection's coordinates have no units: the axes are named, without ticks.
     names = ("PC 1", "PC 2") if method.lower() == "pca" else (f"{method} 1", f"{method} 2")
     fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False, title_text=names[0], title_standoff=4)
@@ -78,7 +79,7 @@ def projection_figure(panels: Sequence[ProjectionPanel], color_title: str = "", 
     fig.update_layout(title=dict(text=title or f"Item representations per modality, {method} view", y=0.98))
     # The legend (symbol or colour = modality) sits above the panels, the colourbar right of them,
     # so neither covers the other, in the browser or an exported file.
-    fig.update_layout(template=TEMPLATE, height=height, margin=dict(l=40, r=90 if colored else 20, t=110, b=80),
+    fig.update_layout(template=TEMPLATE, height=height, margin=dict(l=40, r=90 if colored else 20, t=110, b=110),
                       legend=dict(title="modality", itemsizing="constant", orientation="h", x=0.0, xanchor="left",
                                   y=1.1, yanchor="bottom"))
     return fig

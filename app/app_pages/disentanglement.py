@@ -32,7 +32,7 @@ with st.container(border=True):
     method = third.segmented_control("Projection", list(METHOD_LABELS), default="pca", key="disent_method",
                                      format_func=METHOD_LABELS.get) or "pca"
     baselines, ours = comparable_runs(runs, dataset, backbone)
-    first, second, third = st.columns([2, 2, 1])  # run labels are long: the run pickers get the room
+    first, second, third = st.columns([2, 3, 1])  # run labels are long: the run pickers get the room
     base_id = first.selectbox("Baseline run", baselines["run_id"], format_func=labels.get, key="disent_base")
     ours_id = second.selectbox("+MRdIB run", ours["run_id"], format_func=labels.get, key="disent_ours")
 

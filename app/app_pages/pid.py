@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import load_runs
-from app.lib.pid import pid_caption, pid_rows, with_labels
+from app.lib.pid import interval_table, pid_caption, pid_rows, with_labels
 from app.lib.view import require_runs
 from mrdib.plots import pid_figure
 from mrdib.tables import finished_runs
@@ -34,6 +34,8 @@ with st.container(border=True):
     figure_downloads(figure, f"pid_{dataset}_{backbone}_{pair.replace('~', '-')}", key="pid_chart_download")
 
 st.subheader("Values with 95% bootstrap intervals")
-table = chosen[["label", "run_id", "unique_a", "unique_b", "redundant", "synergistic", "total", "bins", "n"]]
-st.dataframe(table.round(4), hide_index=True, width="stretch", key="pid_table")
-table_downloads(table, f"pid_{dataset}_{backbone}", key="pid_table_download")
+st.caption("Basic bootstrap over the held-out pairs: the interval is centred on the bias-corrected value, so a "
+           "plug-in value can sit at its edge (docs/pid.md).")
+table = interval_table(chosen)
+st.dataframe(table, hide_index=True, width="stretch", key="pid_table")
+table_downloads(table, f"pid_{dataset}_{backbone}_{pair.replace('~', '-')}", key="pid_table_download")

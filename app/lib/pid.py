@@ -28,8 +28,8 @@ def pid_rows(runs: pd.DataFrame) -> pd.DataFrame:
         for pair in pid.get("pairs") or []:
             rows.append({"run_id": run.run_id, "dataset": run.dataset, "backbone": run.backbone,
                          "side": "+MRdIB" if run.mrdib else "baseline", "seed": run.seed, "view": pid.get("view"),
-                         **{k: pair[k] for k in ("modality_a", "modality_b", "measure", "bins", "n", "total")},
-                         **{k: pair[k] for part in PARTS for k in (part, f"{part}_low", f"{part}_high")}})
+                         **{k: pair[k] for k in ("modality_a", "modality_b", "measure", "bins", "n")},
+                         **{k: pair[k] for part in (*PARTS, "total") for k in (part, f"{part}_low", f"{part}_high")}})
     return pd.DataFrame(rows)
 
 
@@ -51,8 +51,11 @@ def pid_caption(frame: pd.DataFrame) -> str:
     names = {"unique_a": f"unique to {a}", "unique_b": f"unique to {b}", "redundant": "redundant",
              "synergistic": "synergistic"}
     means = frame.groupby("side")[list(PARTS) + ["total"]].mean()
+    views = {"means": "its own representations", "samples": "posterior samples"}
+    on = "; ".join(f"{side} on {views.get(view, view)}" for side, view in
+                   frame.drop_duplicates("side")[["side", "view"]].itertuples(index=False))
     settings = (f"{frame['measure'].iloc[0]}, {int(frame['bins'].iloc[0])} bins, "
-                f"{int(frame['n'].iloc[0])} held-out pairs, on the {frame['view'].iloc[0]}")
+                f"{int(frame['n'].iloc[0])} held-out pairs; {on}")
     if not {"baseline", "+MRdIB"} <= set(means.index):
         side = means.index[0]
         parts = ", ".join(f"{names[p]} {means.at[side, p]:.3f}" for p in PARTS)
@@ -65,3 +68,18 @@ def pid_caption(frame: pd.DataFrame) -> str:
     return (f"Baseline → +MRdIB, mean over runs: " + "; ".join(changes)
             + f"; total {means.at['baseline', 'total']:.3f} → {means.at['+MRdIB', 'total']:.3f} bits ({settings}). "
               "The paper expects +MRdIB to carry less redundant and more unique information.")
+
+
+def interval_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The page's table: each part as "value [low, high]" in bits, named with the modalities."""
+    if frame.empty:
+        return frame
+    a, b = frame["modality_a"].iloc[0], frame["modality_b"].iloc[0]
+    names = {"unique_a": f"unique to {a}", "unique_b": f"unique to {b}", "redundant": "redundant",
+             "synergistic": "synergistic", "total": "total"}
+    out = frame[["label", "run_id"]].copy()
+    for part, name in names.items():
+        out[f"{name} (bits)"] = [f"{v:.4f} [{lo:.4f}, {hi:.4f}]" for v, lo, hi in
+                                 zip(frame[part], frame[f"{part}_low"], frame[f"{part}_high"])]
+    out["bins"], out["pairs"] = frame["bins"].astype(int), frame["n"].astype(int)
+    return out

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from testing_support import fast_config
-from app.lib.pid import pid_caption, pid_rows, with_labels
+from app.lib.pid import interval_table, pid_caption, pid_rows, with_labels
 from mrdib.analysis.analyze import AnalysisSettings, analyze_run
 from mrdib.analysis.pid import PidSettings
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
@@ -42,7 +42,9 @@ def test_rows_figure_and_caption_come_from_the_analyses(pid_artifacts):
     caption = pid_caption(rows)
     base, ours = rows.set_index("side").loc["baseline"], rows.set_index("side").loc["+MRdIB"]
     assert f"redundant {base.redundant:.3f} → {ours.redundant:.3f} bits" in caption
-    assert "4 bins" in caption
+    assert "4 bins" in caption and "+MRdIB on posterior samples" in caption
+    table = interval_table(rows)
+    assert table.loc[0, "redundant (bits)"].startswith(f"{base.redundant:.4f} [")
 
 
 def test_the_page_draws_the_bars_and_the_caption(pid_artifacts, monkeypatch, charts):

@@ -31,6 +31,7 @@ PAGES = {
     "sensitivity": ("Sensitivity", 1, 0),
     "traces": ("Training traces", 1, 0),
     "ablations": ("Ablations and cost", 1, 2),
+    "pid": ("Information decomposition (PID)", 0, 0),  # no analysis.json in the fixture: it says what fills it
 }
 
 pytestmark = [
