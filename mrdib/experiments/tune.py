@@ -128,6 +128,13 @@ def open_study(cfg: TuneConfig) -> optuna.Study:
         raise ConfigError(f"storage '{redact(cfg.storage_url())}': cannot open the study ({exc})")
 
 
+def finished_elsewhere(error: ValueError) -> bool:
+    """Optuna's "Cannot tell a COMPLETE trial": SQLite, which has no row locks, let two workers pop
+    the same waiting trial, and the other one told it first. The run was trained once (the run
+    folder's lock), so this worker just goes on."""
+    return str(error).startswith("Cannot tell a ")
+
+
 def _counted(study: optuna.Study) -> int:
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     return len(study.get_trials(deepcopy=False, states=states))
@@ -140,8 +147,10 @@ def make_objective(cfg: TuneConfig, data: Any) -> Callable[[optuna.Trial], float
     folder is resumed from the last finished epoch when this machine has it (a shared artifacts
     path), kept when it had finished, and trained afresh otherwise.
     """
-    from mrdib.experiments.sweep import move_aside, run_state
+    from mrdib.experiments.sweep import move_aside, point_lock, run_state
     from mrdib.runner import resume_run, runs_root, train_run
+
+    lock_dir = Path(cfg.artifacts) / "sweeps" / ".locks"
 
     def objective(trial: optuna.Trial) -> float:
         alphas = {name: trial.suggest_float(name, cfg.low, cfg.high, log=True) for name in ALPHA_NAMES}
@@ -156,17 +165,26 @@ def make_objective(cfg: TuneConfig, data: Any) -> Callable[[optuna.Trial], float
         trial.set_user_attr("worker", worker_name())
         callbacks = [PruningCallback(trial, cfg.metric)] if cfg.prune else []
         run_dir = runs_root(run_cfg) / run_cfg.run_id
-        state = run_state(run_dir)
-        trial.set_user_attr("how", {"interrupted": "resumed", "done": "skipped", "broken": "restarted"}.get(
-            state, "trained"))
-        if state == "interrupted":
-            _, result = resume_run(run_dir, progress=False, callbacks=callbacks, device=run_cfg.train.device)
-        elif state == "done":
-            result = None
-        else:
-            if state == "broken":
-                move_aside(run_dir)
-            _, result = train_run(run_cfg, progress=False, data=data, callbacks=callbacks)
+        while True:
+            # The sweep's lock per run folder: on SQLite two workers can pop the same waiting trial
+            # (it has no row locks), and they must not train one folder at once; the second waits,
+            # then finds the run done.
+            with point_lock(lock_dir, run_cfg.run_id) as held:
+                if held:
+                    state = run_state(run_dir)
+                    trial.set_user_attr("how", {"interrupted": "resumed", "done": "skipped",
+                                                "broken": "restarted"}.get(state, "trained"))
+                    if state == "interrupted":
+                        _, result = resume_run(run_dir, progress=False, callbacks=callbacks,
+                                               device=run_cfg.train.device)
+                    elif state == "done":
+                        result = None
+                    else:
+                        if state == "broken":
+                            move_aside(run_dir)
+                        _, result = train_run(run_cfg, progress=False, data=data, callbacks=callbacks)
+                    break
+            time.sleep(1.0)
         attrs = run_attrs(run_dir)
         trial.set_user_attr("epochs_run", attrs["summary"].get("epochs_run", result.epochs_run if result else 0))
         trial.set_user_attr(RUN_ATTR, attrs)
@@ -192,8 +210,18 @@ def run_tuning(cfg: TuneConfig, progress: bool = False) -> dict[str, Any]:
         if cfg.trials is not None:  # stops this worker once all workers together reach the budget
             callbacks.append(optuna.study.MaxTrialsCallback(
                 cfg.trials, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
-        study.optimize(objective, n_trials=remaining, timeout=None if deadline is None else cfg.minutes * 60,
-                       callbacks=callbacks, catch=catch, show_progress_bar=progress)
+        while True:
+            try:
+                study.optimize(objective, n_trials=remaining, timeout=None if deadline is None else
+                               max(1.0, deadline - time.monotonic()), callbacks=callbacks, catch=catch,
+                               show_progress_bar=progress)
+                break
+            except ValueError as error:
+                if not finished_elsewhere(error):
+                    raise
+                remaining = None if cfg.trials is None else max(0, cfg.trials - _counted(study))
+                if remaining == 0 or (deadline is not None and time.monotonic() >= deadline):
+                    break
     _settle(study, objective, catch, deadline, OrphanWatch(cfg.grace))
     summary = study_summary(study, cfg)
     atomic_write_json(Path(cfg.artifacts) / STUDIES_DIR / f"{cfg.study_name}.json", summary)
@@ -265,7 +293,11 @@ def _settle(study: optuna.Study, objective: Callable[[optuna.Trial], float], cat
         if not trials:
             return
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
-            study.optimize(objective, n_trials=1, catch=catch)
+            try:
+                study.optimize(objective, n_trials=1, catch=catch)
+            except ValueError as error:
+                if not finished_elsewhere(error):
+                    raise
         else:
             time.sleep(poll)
 
