@@ -55,7 +55,14 @@ def test_every_measure_agrees_with_dit(name, measure):
                 "unique_b": reference.get_pi(((1,),)), "synergistic": reference.get_pi(((0, 1),))}
     found = decompose(joint(name), measure)
     for part, value in expected.items():
-        assert getattr(found, part) == pytest.approx(float(value), abs=1e-3), (name, measure, part)
+        if measure == "broja":
+            # dit's BROJA is an iterative optimiser that can stop short (on XOR it has given 0.0002 and
+            # 0.0237 bits of unique information in different runs, where the truth is 0): ours must be
+            # at least as close to the exact value as dit's, to a thousandth of a bit.
+            exact = EXACT_BROJA[name][part]
+            assert abs(getattr(found, part) - exact) <= abs(float(value) - exact) + 1e-3, (name, part, value)
+        else:
+            assert getattr(found, part) == pytest.approx(float(value), abs=1e-3), (name, measure, part)
 
 
 def test_mmi_and_imin_differ_from_broja_where_the_literature_says():

@@ -94,7 +94,7 @@ def wait_all(workers: list[subprocess.Popen]) -> list[str]:
     return outputs
 
 
-def assert_each_run_completed_once(trials: list, killed_run: str, artifacts: Path) -> None:
+def assert_each_run_completed_once(trials: list, killed_run: str, artifacts: Path, kind: str) -> None:
     complete = Counter(t.user_attrs["run_id"] for t in trials if t.state == TrialState.COMPLETE)
     assert complete and set(complete.values()) == {1}, complete  # every point finished exactly once
     assert not [t for t in trials if t.state in (TrialState.WAITING, TrialState.RUNNING)]
@@ -105,7 +105,12 @@ def assert_each_run_completed_once(trials: list, killed_run: str, artifacts: Pat
     # unrun as a duplicate of the first (seen under load, 1 run in 3), never trained twice.
     later = mine[states.index(TrialState.COMPLETE) + 1:]
     assert all(t.state == TrialState.PRUNED and "duplicate_of" in t.user_attrs for t in later), states
-    assert any(t.state == TrialState.FAIL for t in mine)  # failed by its stale heartbeat, then re-queued
+    # Failed by its stale heartbeat, then re-queued. On SQLite (no row locks) a second worker may
+    # have popped the same trial and waited on the run folder's lock: it resumes the run as soon as
+    # the killed worker's lock is gone, and the trial completes without ever failing (seen once in
+    # 12 runs under load). The run is still trained once and resumed, as asserted around this.
+    if kind == "postgresql":
+        assert any(t.state == TrialState.FAIL for t in mine)
     finished = next(t for t in mine if t.state == TrialState.COMPLETE)
     assert finished.user_attrs["how"] == "resumed"  # from last.pt, not started over
     epochs = [r["epoch"] for r in read_metrics(artifacts / "runs" / killed_run)]
@@ -203,7 +208,7 @@ def test_three_sweep_workers_one_killed_finish_every_point_once(kind, tiny_data_
 
     state = SweepStudy(sweep, str(artifacts), url).state()
     assert state.finished and len(state.points) == 5  # 2 baselines, 2 grid points, the chosen alphas on seed 1
-    assert_each_run_completed_once(study.get_trials(deepcopy=False), killed_run, artifacts)
+    assert_each_run_completed_once(study.get_trials(deepcopy=False), killed_run, artifacts, kind)
     assert_nothing_left_behind(artifacts)
 
     single = tmp_path / "single"
@@ -239,7 +244,7 @@ def test_three_tuning_workers_one_killed_finish_every_trial_once(kind, tiny_data
     assert_exit_codes(workers, outputs)
 
     trials = study.get_trials(deepcopy=False)
-    assert_each_run_completed_once(trials, killed_run, artifacts)
+    assert_each_run_completed_once(trials, killed_run, artifacts, kind)
     assert_nothing_left_behind(artifacts)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert len(complete) >= 4  # the budget (workers that started a trial together may pass it)
