@@ -111,6 +111,12 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "RunConfig":
+        """A saved config (a run's config.json, a sweep point). One written before the plug-in's
+        redesign (2026-12-07) has no `mrdib.mean_head`: it ran the earlier design, which it gets back,
+        so its folder can still be resumed, analysed and reproduced."""
+        mrdib = raw.get("mrdib")
+        if isinstance(mrdib, dict) and mrdib.get("enabled") and "mean_head" not in mrdib:
+            raw = {**raw, "mrdib": {"mean_head": "linear", "prior_scale": "unit", **mrdib}}
         cfg = cls()
         apply_overrides(cfg, raw)
         return cfg

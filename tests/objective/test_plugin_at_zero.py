@@ -72,3 +72,16 @@ def test_unknown_mean_head_is_a_config_error(small_data, tmp_path):
 
     with pytest.raises(ConfigError, match="mrdib.mean_head"):
         build_trainer(backbone_config("vbpr", tmp_path, enabled=True, mean_head="mlp"), small_data)
+
+
+def test_a_config_saved_before_the_redesign_gets_the_earlier_design_back():
+    """A run folder written before `mean_head` existed trained the linear mean head: resuming or
+    analysing it must rebuild that model, not the new one."""
+    from mrdib.config import RunConfig
+
+    old = RunConfig.from_dict({"backbone": "vbpr", "mrdib": {"enabled": True, "a1": 0.001}})
+    assert (old.mrdib.mean_head, old.mrdib.prior_scale) == ("linear", "unit")
+    new = RunConfig.from_dict({"backbone": "vbpr", "mrdib": {"enabled": True, "mean_head": "identity",
+                                                             "prior_scale": "relative"}})
+    assert (new.mrdib.mean_head, new.mrdib.prior_scale) == ("identity", "relative")
+    assert RunConfig.from_dict({"mrdib": {"enabled": False}}).mrdib.mean_head == "identity"
