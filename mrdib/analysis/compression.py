@@ -12,8 +12,6 @@ model in either case.
 
 from __future__ import annotations
 
-import math
-
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from mrdib.backbones.base import Encoded
 from mrdib.config import RunConfig
 from mrdib.data.dataset import InteractionData
 from mrdib.errors import RunError
-from mrdib.objective.bottleneck import gaussian_kl, sample_posterior
+from mrdib.objective.bottleneck import gaussian_kl_per_dim, sample_posterior
 from mrdib.objective.plugin import MRdIB
 from mrdib.runs.reader import load_checkpoint, modal_log_vars
 
@@ -152,12 +150,12 @@ def posterior_statistics(posteriors: Posteriors, informative_nats: float = INFOR
     priors = posteriors.log_prior_vars
     for modality, mean in posteriors.means.items():
         log_var = posteriors.log_vars[modality]  # [n_items, d]
-        prior = priors.get(modality, 0.0)
-        kl_per_dim = 0.5 * (mean.pow(2) * math.exp(-prior) + (log_var - prior).exp() - (log_var - prior) - 1.0).mean(0)
+        kl_entries = gaussian_kl_per_dim(mean, log_var, priors.get(modality, 0.0))  # [n_items, d]
+        kl_per_dim = kl_entries.mean(0)  # [d]
         variance_per_dim = log_var.exp().mean(0)  # [d]
         information_per_dim = channel_information(mean, log_var)  # [d]
         result[modality] = {
-            "kl": float(gaussian_kl(mean, log_var, prior).mean()),
+            "kl": float(kl_entries.sum(-1).mean()),
             "dims": int(mean.shape[1]),
             "mean_log_var": float(log_var.double().mean()),
             "channel_information": float(information_per_dim.sum()),

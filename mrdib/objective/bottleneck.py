@@ -22,12 +22,15 @@ MEAN_HEADS = ("identity", "linear")
 PRIOR_SCALES = ("unit", "relative")
 
 
+def gaussian_kl_per_dim(mean: torch.Tensor, log_var: torch.Tensor, log_prior_var: float = 0.0) -> torch.Tensor:
+    """KL(N(mean, exp(log_var)) || N(0, exp(log_prior_var))) per entry: shaped like mean."""
+    relative = log_var - log_prior_var
+    return 0.5 * (mean.pow(2) * math.exp(-log_prior_var) + relative.exp() - relative - 1.0)
+
+
 def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor, log_prior_var: float = 0.0) -> torch.Tensor:
     """KL(N(mean, exp(log_var)) || N(0, exp(log_prior_var) I)) per row, summed over dimensions: [n]."""
-    if log_prior_var == 0.0:
-        return 0.5 * (mean.pow(2) + log_var.exp() - log_var - 1.0).sum(-1)
-    relative = log_var - log_prior_var
-    return 0.5 * (mean.pow(2) * math.exp(-log_prior_var) + relative.exp() - relative - 1.0).sum(-1)
+    return gaussian_kl_per_dim(mean, log_var, log_prior_var).sum(-1)
 
 
 def sample_posterior(means: dict[str, torch.Tensor], log_vars: dict[str, torch.Tensor],
@@ -91,10 +94,14 @@ class VariationalBottleneck(nn.Module):
     @torch.no_grad()
     def set_prior_relative_to(self, x: torch.Tensor) -> float:
         """Put the prior's log-variance at the log of the mean variance of mu(x) over x's rows."""
-        spread = float(self.mean(x).var(0).mean()) if x.shape[0] > 1 else 1.0
-        self.prior = math.log(max(spread, 1e-12))
+        self.prior = math.log(self._spread(x))
         self.log_prior_var.fill_(self.prior)
         return self.prior
+
+    def _spread(self, x: torch.Tensor) -> float:
+        """The mean variance of mu(x) over x's rows (1 for a single row), floored above zero."""
+        spread = float(self.mean(x).var(0).mean()) if x.shape[0] > 1 else 1.0
+        return max(spread, 1e-12)
 
     def kl(self, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
         """KL of the posterior to this bottleneck's prior, per row: [n]."""
@@ -118,8 +125,7 @@ class VariationalBottleneck(nn.Module):
         lets the KL trade variance. The start is kept one nat inside the clamp (which is relative to
         the prior). Returns it.
         """
-        spread = float(self.mean(x).var(0).mean()) if x.shape[0] > 1 else 1.0
-        start = relative_log_var + math.log(max(spread, 1e-12))
+        start = relative_log_var + math.log(self._spread(x))
         start = min(max(start, self.prior + self.min_log_var + 1.0), self.prior + self.max_log_var - 1.0)
         self.set_initial_log_var(start)
         return start
