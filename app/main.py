@@ -1,4 +1,4 @@
-"""The MRdIB dashboard: `python -m mrdib dashboard` starts it (on 127.0.0.1; see mrdib/dashboard.py).
+"""The MRdIB dashboard: `python -m mrdib dashboard` starts it (on 127.0.0.1; see mrdib/commands/dashboard.py).
 
 A router: it picks the artifacts folder, lists the pages and runs the chosen one. The welcome
 page comes first (at the root URL): an overview of the runs, or, with none yet, what to run

@@ -1,4 +1,4 @@
-"""Training steps with the C library's allocator settings vs `mrdib.allocator`'s retained memory.
+"""Training steps with the C library's allocator settings vs `mrdib.training.allocator`'s retained memory.
 
 Usage: python benchmarks/bench_allocator.py [--data baby] [--backbones vbpr mgcn] [--mrdib]
                                             [--turns 8] [--steps 10] [--threads 2]
@@ -28,8 +28,8 @@ def worker(args: argparse.Namespace) -> None:
     """Build a trainer, warm it up, then run `--steps` steps per line read from stdin."""
     import torch
 
-    from mrdib.config import resolve_config
-    from mrdib.runner import build_trainer
+    from mrdib.core.config import resolve_config
+    from mrdib.training.runner import build_trainer
 
     from bench_training import dataset
 

@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 from mrdib.data.dataset import InteractionData
-from mrdib.evaluation import EvalConfig, RankingEvaluator
+from mrdib.evaluation.ranking import EvalConfig, RankingEvaluator
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "baby"
 

@@ -25,8 +25,8 @@ def peak_mb() -> float:
 def worker(args: argparse.Namespace) -> None:
     import torch
 
-    from mrdib.config import resolve_config
-    from mrdib.runner import build_trainer
+    from mrdib.core.config import resolve_config
+    from mrdib.training.runner import build_trainer
 
     from bench_training import dataset
 

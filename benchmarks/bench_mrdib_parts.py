@@ -23,9 +23,9 @@ import time
 
 import torch
 
-from mrdib.config import resolve_config
-from mrdib.errors import ConfigError
-from mrdib.runner import build_trainer
+from mrdib.core.config import resolve_config
+from mrdib.core.errors import ConfigError
+from mrdib.training.runner import build_trainer
 
 from bench_training import dataset, synchronize
 

@@ -31,11 +31,11 @@ import time
 
 import torch
 
-from mrdib.config import resolve_config
-from mrdib.device import resolve_device
-from mrdib.errors import ConfigError
+from mrdib.core.config import resolve_config
+from mrdib.core.device import resolve_device
+from mrdib.core.errors import ConfigError
 from mrdib.objective.plugin import distinct_rows, pair_name
-from mrdib.runner import build_trainer
+from mrdib.training.runner import build_trainer
 
 from bench_training import dataset, synchronize
 

@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from mrdib.config import resolve_config
-from mrdib.runner import build_trainer
+from mrdib.core.config import resolve_config
+from mrdib.training.runner import build_trainer
 
 from bench_training import dataset, synchronize
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import torch
 
-from mrdib.config import resolve_config
-from mrdib.errors import ConfigError
+from mrdib.core.config import resolve_config
+from mrdib.core.errors import ConfigError
 from mrdib.data import load_mmrec
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
-from mrdib.device import resolve_device
-from mrdib.runner import build_trainer
+from mrdib.core.device import resolve_device
+from mrdib.training.runner import build_trainer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

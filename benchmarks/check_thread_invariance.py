@@ -12,9 +12,9 @@ import tempfile
 
 import torch
 
-from mrdib.config import resolve_config
+from mrdib.core.config import resolve_config
 from mrdib.data import load_dataset
-from mrdib.runner import train_run
+from mrdib.training.runner import train_run
 
 
 def main() -> None:

@@ -1,3 +1,3 @@
-from mrdib.cli import main
+from mrdib.commands.main import main
 
 raise SystemExit(main())

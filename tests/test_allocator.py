@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from mrdib.allocator import OPT_OUT_VARIABLE
+from mrdib.training.allocator import OPT_OUT_VARIABLE
 
 # Two patterns that glibc's defaults serve with fresh pages every round: one block above its
 # largest dynamic mmap threshold (32 MB), and blocks whose release leaves more free space at
 # the heap's top than its dynamic trim threshold. Prints the minor page faults per round.
 PROBE = """
 import ctypes, ctypes.util, resource
-from mrdib.allocator import retain_freed_memory
+from mrdib.training.allocator import retain_freed_memory
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
 libc.free.argtypes, libc.memset.argtypes = [ctypes.c_void_p], [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
@@ -69,9 +69,9 @@ def test_opting_out_keeps_the_c_librarys_behaviour():
 
 
 def test_building_a_trainer_applies_it(monkeypatch):
-    from mrdib.config import resolve_config
+    from mrdib.core.config import resolve_config
     from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
-    from mrdib.runner import build_trainer
+    from mrdib.training.runner import build_trainer
 
     calls = []
     monkeypatch.setattr("mrdib.training.trainer.retain_freed_memory", lambda: calls.append(1) or True)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mrdib.cli import main
+from mrdib.commands.main import main
 from mrdib.runs.reader import list_runs
 
 

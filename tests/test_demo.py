@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from mrdib.demo import DemoRun, demo_plan, first_batch_size
+from mrdib.commands.demo import DemoRun, demo_plan, first_batch_size
 
 
 def test_first_batch_fills_every_page():
@@ -31,7 +31,7 @@ def test_plan_has_fixed_unique_ids_and_every_variant():
 
 def test_a_quiet_demo_logs_a_line_per_run(tmp_path, capsys):
     """The dashboard's background demo writes its output to demo.log: it must fill as runs finish."""
-    from mrdib.cli import main
+    from mrdib.commands.main import main
 
     assert main(["demo", "--artifacts", str(tmp_path), "--limit", "1", "--epochs", "1", "--quiet"]) == 0
     out = capsys.readouterr().out

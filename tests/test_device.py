@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from mrdib.device import resolve_device
-from mrdib.errors import ConfigError
-from mrdib.io import to_cpu
+from mrdib.core.device import resolve_device
+from mrdib.core.errors import ConfigError
+from mrdib.core.io import to_cpu
 
 
 def test_cpu_and_auto_resolve_without_a_gpu(monkeypatch):
@@ -35,7 +35,7 @@ def test_to_cpu_keeps_the_nesting():
 
 
 def test_asking_for_a_missing_gpu_writes_no_run_folder(tmp_path, monkeypatch, capsys):
-    from mrdib.cli import main
+    from mrdib.commands.main import main
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     code = main(["train", "--data", "synthetic", "--device", "cuda", "--epochs", "1", "--artifacts", str(tmp_path),

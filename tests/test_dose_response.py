@@ -9,13 +9,14 @@ import plotly.graph_objects as go
 import pytest
 
 from mrdib.analysis.redundancy import one_thread
-from mrdib.cli import main
+from mrdib.commands.main import main
 from mrdib.data.synthetic import SyntheticConfig, materialize_synthetic
 from mrdib.dose_response.core import (DoseResponseSpec, list_dose_responses, plan_points, read_dose_response,
                                       report_text, run_dose_response, summarise, summary_frame, term_table,
                                       verdict_line, verdicts)
-from mrdib.dose_response.figure import alpha_positions, dose_response_figure, verdict_frame
-from mrdib.errors import ConfigError, RunError
+from mrdib.dose_response.core import verdict_frame
+from mrdib.figures.dose_response import alpha_positions, dose_response_figure
+from mrdib.core.errors import ConfigError, RunError
 
 TRAIN = {"epochs": 20, "patience": 20, "batch_size": 512, "embedding_size": 32}
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from mrdib.cli import main
-from mrdib.config import RunConfig, resolve_config, validate_train_config
-from mrdib.errors import ConfigError
+from mrdib.commands.main import main
+from mrdib.core.config import RunConfig, resolve_config, validate_train_config
+from mrdib.core.errors import ConfigError
 from mrdib.runs.reader import list_runs
 from mrdib.runs.writer import RESUME_FILE, RunWriter
 from testing_support import fast_config
@@ -76,7 +76,7 @@ class _Interrupt:
 
 
 def test_resume_removes_the_empty_temporary_of_a_killed_checkpoint_write(tmp_path):
-    from mrdib.runner import resume_run, train_run
+    from mrdib.training.runner import resume_run, train_run
 
     cfg = fast_config(tmp_path, run_id="killed", train__epochs=2)
     with pytest.raises(KeyboardInterrupt):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mrdib.config import MRdIBConfig, RunConfig, resolve_config
+from mrdib.core.config import MRdIBConfig, RunConfig, resolve_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("MRDIB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))

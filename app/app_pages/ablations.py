@@ -5,8 +5,8 @@ import streamlit as st
 from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import load_runs
 from app.lib.view import require_runs, styled
-from mrdib.plots import cost_figure
-from mrdib.tables import (ABLATION_VARIANTS, ablation_table, best_mask, cost_table, finished_runs, format_numbers,
+from mrdib.figures.charts import cost_figure
+from mrdib.results.tables import (ABLATION_VARIANTS, ablation_table, best_mask, cost_table, finished_runs, format_numbers,
                           format_table, metric_names)
 
 st.title("Ablations and cost")

@@ -8,10 +8,10 @@ from app.lib.disentangle import (COLOR_CLUSTER, METHOD_LABELS, build_panels, col
 from app.lib.downloads import figure_downloads
 from app.lib.filters import run_labels
 from app.lib.view import require_runs
-from mrdib import projections
-from mrdib.errors import MrdibError
-from mrdib.plots import projection_figure
-from mrdib.tables import finished_runs
+from mrdib.analysis import projections
+from mrdib.core.errors import MrdibError
+from mrdib.figures.charts import projection_figure
+from mrdib.results.tables import finished_runs
 
 st.title("Disentanglement")
 st.caption("z of every item per modality, stacked and projected together. The paper expects a baseline's "

@@ -7,7 +7,8 @@ from app.lib.dose_response import dose_response_entries, verdict_display
 from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import artifacts_dir
 from mrdib.dose_response.core import TERM_TITLES, summary_frame, term_table
-from mrdib.dose_response.figure import dose_response_figure, verdict_frame
+from mrdib.dose_response.core import verdict_frame
+from mrdib.figures.dose_response import dose_response_figure
 
 st.title("Dose-response")
 st.caption("Each result varies one alpha with the others fixed and measures what that term targets: a2 the "

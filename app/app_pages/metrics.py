@@ -5,8 +5,8 @@ import streamlit as st
 from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import load_runs
 from app.lib.view import require_runs, styled
-from mrdib.plots import improvement_figure
-from mrdib.tables import best_mask, comparison_table, finished_runs, format_table, left_out_runs, metric_names
+from mrdib.figures.charts import improvement_figure
+from mrdib.results.tables import best_mask, comparison_table, finished_runs, format_table, left_out_runs, metric_names
 
 st.title("Metrics table")
 runs = load_runs()

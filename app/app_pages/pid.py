@@ -7,8 +7,8 @@ from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import load_runs
 from app.lib.pid import interval_table, pid_caption, pid_rows, with_labels
 from app.lib.view import require_runs
-from mrdib.plots import pid_figure
-from mrdib.tables import finished_runs
+from mrdib.figures.charts import pid_figure
+from mrdib.results.tables import finished_runs
 
 st.title("Information decomposition (PID)")
 runs = finished_runs(load_runs())

@@ -6,8 +6,8 @@ from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import load_runs
 from app.lib.sensitivity import baseline_levels, richest_grid
 from app.lib.view import require_runs
-from mrdib.plots import sensitivity_figure
-from mrdib.tables import alphas_label, finished_runs, metric_names, reference_alphas, sensitivity_frame
+from mrdib.figures.charts import sensitivity_figure
+from mrdib.results.tables import alphas_label, finished_runs, metric_names, reference_alphas, sensitivity_frame
 
 st.title("Sensitivity")
 runs = load_runs()

@@ -7,7 +7,7 @@ from app.lib.filters import run_labels
 from app.lib.loaders import load_runs, load_traces, run_warnings
 from app.lib.traces import default_runs, default_series, series_options
 from app.lib.view import require_runs
-from mrdib.plots import traces_figure
+from mrdib.figures.charts import traces_figure
 
 REFRESH_SECONDS = 5
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from app.lib import loaders
-from mrdib import projections
-from mrdib.plots import ProjectionPanel
-from mrdib.tables import ALPHAS, finished_runs, reference_alphas
+from mrdib.analysis import projections
+from mrdib.figures.charts import ProjectionPanel
+from mrdib.results.tables import ALPHAS, finished_runs, reference_alphas
 
 METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 COLOR_MODALITY, COLOR_CLUSTER = "modality", "item cluster (k-means on the baseline's fused items)"

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from mrdib.dose_response.core import RESULT_FILE, list_dose_responses, read_dose_response
-from mrdib.errors import RunError
+from mrdib.core.errors import RunError
 
 
 @dataclass

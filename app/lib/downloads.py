@@ -12,8 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from mrdib.plots import EXPORT_FORMATS, figure_bytes
-from mrdib.tables import to_latex
+from mrdib.figures.charts import EXPORT_FORMATS, figure_bytes
+from mrdib.results.tables import to_latex
 
 
 def _render(fig: go.Figure, fmt: str) -> Callable[[], bytes]:

@@ -7,8 +7,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from mrdib.plots import alpha_text
-from mrdib.tables import ALPHAS, alphas_label
+from mrdib.figures.charts import alpha_text
+from mrdib.results.tables import ALPHAS, alphas_label
 
 # Narrow enough for the page: test NDCG, the update time and the run folder are in "Inspect one run";
 # `alphas` says "—" for a baseline, so no MRdIB column is needed.

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mrdib import projections
-from mrdib.errors import MrdibError
+from mrdib.analysis import projections
+from mrdib.core.errors import MrdibError
 from mrdib.runs.reader import (RunRecord, artifacts_root, list_runs, load_embeddings, read_metrics, read_run,
                                runs_frame, runs_signature)
 from mrdib.runs.writer import EMBEDDINGS_FILE
-from mrdib.tables import traces_frame
+from mrdib.results.tables import traces_frame
 
 ARTIFACTS_KEY = "main_artifacts"
 STORAGE_KEY = "main_storage"
@@ -76,7 +76,7 @@ def load_metrics(run_dir: str) -> list[dict[str, Any]]:
 
 
 def load_traces(run_dirs: dict[str, str]) -> pd.DataFrame:
-    """Long per-epoch frame (`mrdib.tables.traces_frame`) of the runs {run_id: run_dir}."""
+    """Long per-epoch frame (`mrdib.results.tables.traces_frame`) of the runs {run_id: run_dir}."""
     return traces_frame({run_id: load_metrics(run_dir) for run_id, run_dir in run_dirs.items()})
 
 

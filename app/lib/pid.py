@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mrdib.errors import RunError
+from mrdib.core.errors import RunError
 from mrdib.runs.reader import read_analysis
 
 PARTS = ("unique_a", "unique_b", "redundant", "synergistic")

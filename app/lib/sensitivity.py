@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mrdib.tables import finished_runs, sensitivity_frame
+from mrdib.results.tables import finished_runs, sensitivity_frame
 
 
 def grid_sizes(runs: pd.DataFrame) -> dict[tuple[str, str], int]:
@@ -29,7 +29,7 @@ def richest_grid(runs: pd.DataFrame) -> tuple[str, str] | None:
 def baseline_levels(runs: pd.DataFrame, dataset: str, backbone: str, metrics: list[str], split: str
                     ) -> dict[str, float]:
     """{metric: mean over the baseline runs of the main training setting} for the reference lines."""
-    from mrdib.tables import main_setting_runs
+    from mrdib.results.tables import main_setting_runs
 
     done = main_setting_runs(runs)
     if done.empty:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mrdib.tables import ALPHAS, reference_alphas
+from mrdib.results.tables import ALPHAS, reference_alphas
 
 # Series shown first, in this order, when the runs have them.
 # The training bound beside the monitor's fresh estimate on posterior samples: a bound near 0

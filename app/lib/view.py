@@ -10,7 +10,7 @@ WELCOME_PAGE = "app_pages/welcome.py"
 
 
 def styled(display: pd.DataFrame, bold: pd.DataFrame | None = None) -> Styler:
-    """Formatted strings with the best cells in bold (the mask comes from `mrdib.tables.best_mask`)."""
+    """Formatted strings with the best cells in bold (the mask comes from `mrdib.results.tables.best_mask`)."""
     styler = display.style
     if bold is not None:
         mask = bold.reindex(index=display.index, columns=display.columns, fill_value=False)

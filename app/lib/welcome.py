@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mrdib import demo
+from mrdib.commands import demo
 
 # Epochs per demo run and how many runs of the plan the button builds (None: all of it).
 DASHBOARD_DEMO_EPOCHS = demo.DEMO_EPOCHS

@@ -24,14 +24,9 @@ _EXPORTS = {
     "modality_ranking": "mrdib.analysis.ranking",
     "posterior_statistics": "mrdib.analysis.compression",
     "probe_planted_factors": "mrdib.analysis.probes",
-    "compare_runs": "mrdib.analysis.tables",
-    "analysis_table": "mrdib.analysis.tables",
-    "flatten_analysis": "mrdib.analysis.tables",
-    "redundancy_figure": "mrdib.analysis.figures",
-    "ranking_figure": "mrdib.analysis.figures",
-    "probe_heatmap_figure": "mrdib.analysis.figures",
-    "probe_summary_figure": "mrdib.analysis.figures",
-    "compression_figure": "mrdib.analysis.figures",
+    "compare_runs": "mrdib.analysis.summaries",
+    "analysis_table": "mrdib.analysis.summaries",
+    "flatten_analysis": "mrdib.analysis.summaries",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -46,14 +46,14 @@ from typing import Any, Iterator
 import numpy as np
 
 from mrdib.analysis.compression import INFORMATIVE_NATS, Posteriors, posterior_statistics, run_posteriors
-from mrdib.analysis.estimators import GaussianMiSettings, fits_per_estimate
+from mrdib.objective.estimators import GaussianMiSettings, fits_per_estimate
 from mrdib.analysis.inputs import RunInputs, load_run_inputs
 from mrdib.analysis.pid import PidSettings, representation_pid
 from mrdib.analysis.probes import planted_item_factors, probe_planted_factors
 from mrdib.analysis.ranking import modality_ranking, standalone_ranking
 from mrdib.analysis.redundancy import MineSettings, redundancy_between_modalities
 from mrdib.data.dataset import InteractionData
-from mrdib.io import atomic_write_json
+from mrdib.core.io import atomic_write_json
 from mrdib.runs.writer import ANALYSIS_FILE, utc_now
 
 ANALYSIS_VERSION = 2

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from mrdib.backbones.base import Encoded
-from mrdib.config import RunConfig
+from mrdib.core.config import RunConfig
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import RunError
+from mrdib.core.errors import RunError
 from mrdib.objective.bottleneck import gaussian_kl_per_dim, sample_posterior
 from mrdib.objective.plugin import MRdIB
 from mrdib.runs.reader import load_checkpoint, modal_log_vars
@@ -66,7 +66,7 @@ class Posteriors:
 
 def rebuild_model(config: dict, data: InteractionData, run_dir: str | Path) -> MRdIB:
     """The run's model with its best checkpoint's weights, in evaluation mode."""
-    from mrdib.runner import build_model
+    from mrdib.training.runner import build_model
 
     cfg = RunConfig.from_dict({k: v for k, v in config.items() if k not in _NOT_SETTINGS})
     model = build_model(cfg, data)

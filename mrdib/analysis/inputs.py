@@ -9,7 +9,7 @@ import numpy as np
 
 from mrdib.data import load_dataset
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import RunError
+from mrdib.core.errors import RunError
 from mrdib.runs.reader import RunRecord, embedded_modalities, load_embeddings, read_run
 
 

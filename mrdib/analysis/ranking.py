@@ -17,7 +17,7 @@ import scipy.sparse as sp
 import torch
 
 from mrdib.data.dataset import InteractionData
-from mrdib.evaluation import EvalConfig, RankingEvaluator
+from mrdib.evaluation.ranking import EvalConfig, RankingEvaluator
 
 
 def ridge_user_vectors(train_csr: sp.csr_matrix, item_reps: np.ndarray, ridge: float = 1.0) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Redundancy between modality representations: I(z_a; z_b) by held-out Gaussian (CCA) MI and by
 a freshly trained, early-stopped MINE critic beside its shuffled-pair control, and linear CKA as a
-cheap third opinion (estimators: mrdib/analysis/estimators.py).
+cheap third opinion (estimators: mrdib/objective/estimators.py).
 
 The critic is not the one from training (that one was trained against a moving target); it is
 fitted afresh on the saved representations, stopped where its bound on validation items peaks
@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from mrdib.analysis.estimators import (CalibratedMineSettings, GaussianMiSettings, calibrated_mine,
+from mrdib.objective.estimators import (CalibratedMineSettings, GaussianMiSettings, calibrated_mine,
                                        gaussian_cca_mi)
 from mrdib.objective.plugin import pair_name
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from mrdib.analysis.analyze import AnalysisSettings
 from mrdib.analysis.redundancy import MineSettings
-from mrdib.config import resolve_config
+from mrdib.core.config import resolve_config
 from mrdib.data.dataset import InteractionData
 from mrdib.data.synthetic import SyntheticConfig
-from mrdib.device import WALKTHROUGH_THREADS, pin_threads
+from mrdib.core.device import WALKTHROUGH_THREADS, pin_threads
 
 FAST_ENV = "MRDIB_NOTEBOOK_FAST"
 
@@ -55,7 +55,7 @@ def train_baseline_and_mrdib(settings: WalkthroughSettings, artifacts: str | Pat
                              data: InteractionData | None = None) -> dict[str, Path]:
     """Train `backbone` without and with MRdIB on `data_spec` (a data folder or "synthetic");
     returns {"baseline": run folder, "+MRdIB": run folder}."""
-    from mrdib.runner import train_run
+    from mrdib.training.runner import train_run
 
     run_dirs = {}
     for label, enabled in (("baseline", False), ("+MRdIB", True)):

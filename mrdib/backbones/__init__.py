@@ -7,7 +7,7 @@ import importlib.util
 from typing import Callable
 
 from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 _REGISTRY: dict[str, type[Backbone]] = {}
 

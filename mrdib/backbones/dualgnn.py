@@ -26,7 +26,7 @@ from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss, p
 from mrdib.backbones.graphs import (bipartite_adjacency, normalize_sparse, normalized_bipartite_adjacency,
                                     sparse_matmul, to_csr, transpose_sparse, unique_edges)
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 AGGREGATIONS = ("add", "mean")
 CONSTRUCTIONS = ("weighted_sum", "mean")

@@ -31,7 +31,7 @@ from mrdib.backbones.graphs import (
     unique_edges,
 )
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 # FREEDOM's published mix of the two item graphs (MMRec's mm_image_weight = 0.1).
 PUBLISHED_MODALITY_WEIGHTS = {"image": 0.1, "text": 0.9}

@@ -37,7 +37,7 @@ from mrdib.backbones.graphs import (
     unique_edges,
 )
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 
 # -- graph construction (once, in __init__) ------------------------------------------------

@@ -27,7 +27,7 @@ from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss, p
 from mrdib.backbones.graphs import (bipartite_adjacency, normalize_sparse, sparse_matmul, to_csr, transpose_sparse,
                                    unique_edges)
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 AGGREGATIONS = ("mean", "add")
 MODAL_FUSIONS = ("mean", "sum")

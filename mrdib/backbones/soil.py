@@ -35,7 +35,7 @@ from mrdib.backbones.base import BPRBatch, Fused
 from mrdib.backbones.graphs import lightgcn_propagate
 from mrdib.backbones.mgcn import MGCN, SparseOperator, normalized_interactions
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 # Dense cells per row block while ranking second-order edges (int64: 8M cells = 64 MB).
 _BLOCK_CELLS = 8_000_000

@@ -20,7 +20,7 @@ import pandas as pd
 
 from mrdib.data.dataset import InteractionData
 from mrdib.data.split import split_per_user
-from mrdib.errors import DataError
+from mrdib.core.errors import DataError
 
 USER_COLUMN = "userID"
 ITEM_COLUMN = "itemID"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 # floor(count * ratio) must not lose a whole item to float error (e.g. 0.7 * 10 = 6.999...).
 _FLOOR_EPS = 1e-9

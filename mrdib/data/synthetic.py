@@ -30,7 +30,7 @@ import numpy as np
 from mrdib.data.dataset import InteractionData
 from mrdib.data.loader import save_mmrec
 from mrdib.data.split import split_per_user
-from mrdib.errors import ConfigError, DataError
+from mrdib.core.errors import ConfigError, DataError
 
 # Bump when the generator's output for a given config changes, so cached folders are rebuilt.
 GENERATOR_VERSION = 1

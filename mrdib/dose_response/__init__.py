@@ -7,5 +7,5 @@ reports per alpha value the term's target beside accuracy:
   a2 (MINE)    redundancy MI between modalities on posterior samples (Gaussian/CCA, MINE if asked)
   a3 (unique)  each modality's standalone ranking, on samples and means
 Results go to <artifacts>/dose_response/<name>/ (results.csv, summary.csv, dose_response.json);
-`mrdib.dose_response.figure.dose_response_figure` draws them and the dashboard lists them.
+`mrdib.figures.dose_response.dose_response_figure` draws them and the dashboard lists them.
 """

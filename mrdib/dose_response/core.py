@@ -20,46 +20,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mrdib.errors import ConfigError, MrdibError, RunError
-from mrdib.io import atomic_write_bytes, atomic_write_json
+from mrdib.core.errors import ConfigError, MrdibError, RunError
+from mrdib.core.io import atomic_write_bytes, atomic_write_json
+from mrdib.analysis.targets import CONTROLS, TARGETS, TERM_TITLES, TERMS, Target  # noqa: F401
 from mrdib.runs.writer import utc_now
 
-TERMS = ("a1", "a2", "a3")
-TERM_TITLES = {"a1": "α1 (KL compression)", "a2": "α2 (MINE redundancy)", "a3": "α3 (unique BPR)"}
 # Values tried when none are given: off, then the paper's grid.
 DEFAULT_VALUES = (0.0, 0.0001, 0.001, 0.01, 0.05)
 DEFAULT_BASE = (0.001, 0.01, 0.01)
 RESULTS_DIR = "dose_response"
 RESULT_FILE = "dose_response.json"
 FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Target:
-    """A quantity a term acts on, and the direction the paper says it should move as alpha grows."""
-
-    column: str
-    label: str
-    direction: str  # "down" | "up"
-    primary: bool = True  # primary targets decide the verdict
-
-
-# Shown beside a term's targets in its table, never judged: the estimator's zero.
-CONTROLS: dict[str, tuple[str, ...]] = {"a1": (), "a2": ("mine_shuffled_samples",), "a3": ()}
-# Per term what it targets, in the order the table and figure show them.
-TARGETS: dict[str, tuple[Target, ...]] = {
-    "a1": (Target("mean_log_var", "mean posterior log-variance", "up"),
-           Target("noise_probe_samples", "planted-noise probe R² (sample)", "down"),
-           Target("channel_information", "channel information I(X;Z) per modality (nats)", "down", primary=False)),
-    "a2": (Target("mi_gaussian_samples", "Gaussian MI between modalities (sample, nats)", "down"),
-           Target("mine_samples", "MINE between modalities (sample, nats)", "down", primary=False),
-           Target("mi_gaussian_means", "Gaussian MI between modalities (means, nats)", "down", primary=False),
-           Target("pid_redundant", "PID: redundant information about interaction (bits)", "down", primary=False)),
-    "a3": (Target("standalone_samples", "standalone recall (sample, mean over modalities)", "up"),
-           Target("standalone_means", "standalone recall (means, mean over modalities)", "up", primary=False),
-           Target("pid_unique", "PID: unique information about interaction (bits, mean of the two)", "up",
-                  primary=False)),
-}
 
 
 @dataclass
@@ -125,7 +96,7 @@ class Point:
 
 def plan_points(spec: DoseResponseSpec) -> list[Point]:
     """Every (term, value, seed) with its run config; points of different terms may share a run."""
-    from mrdib.config import resolve_config
+    from mrdib.core.config import resolve_config
     from mrdib.experiments.plan import point_run_id, variant_of
 
     points = []
@@ -442,3 +413,13 @@ def list_dose_responses(artifacts: str | Path) -> list[Path]:
 def summary_frame(result: dict[str, Any]) -> pd.DataFrame:
     """The summary records of a result as a frame (nulls back to NaN)."""
     return pd.DataFrame(result["summary"]).fillna(value=np.nan)
+
+
+def verdict_frame(result: dict[str, Any]) -> pd.DataFrame:
+    """The verdicts of a result as a table: term, quantity, expected direction, low/high, verdict."""
+    rows = [{"term": v["term"], "quantity": v["label"], "primary": v["primary"], "expected": v["expected"],
+             "smallest alpha": v["alpha_low"], "value there": v["low"],
+             "largest alpha": v["alpha_high"], "value at largest": v["high"],
+             "as the paper says": v["as_expected"], "outcome": v.get("outcome"),
+             "verdict": verdict_line(v)} for v in result.get("verdicts", [])]
+    return pd.DataFrame(rows)

@@ -1,6 +1,5 @@
 """Experiments at scale: sweeps over data sets, backbones, alphas, ablations and seeds
-(`plan`, `sweep`), validation-only model selection (`selection`), automatic alpha tuning with
-Optuna (`tune`), statistics over seeds (`stats`) and the paper-style report (`report`).
-
-Every module reads finished runs through `mrdib.runs.reader`; nothing runs on import.
+(`plan`, `sweep`), automatic alpha tuning with Optuna (`tune`), the worker engine both share
+(`engine`), restoring runs from a committed runs table (`restore`) and which runs a report reads
+(`sweep_report`). The numbers themselves are computed one layer down, in `mrdib.results`.
 """

@@ -14,7 +14,6 @@ and runs at the baseline's chosen settings, so +MRdIB is tuned on top of a tuned
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import re
@@ -22,67 +21,18 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable
 
-from mrdib.config import RunConfig, read_config_file, resolve_config
-from mrdib.errors import ConfigError
+from mrdib.core.config import RunConfig, read_config_file, resolve_config
+from mrdib.core.errors import ConfigError
+from mrdib.core.names import ALPHA_NAMES
+from mrdib.core.variants import (ABLATION_ALIASES, ABLATIONS, CONTROL, Alphas, ablate, alphas_of,  # noqa: F401
+                                  canonical_ablation, variant_of)
+from mrdib.runs.identity import config_hash
 
 # The paper's grid for each alpha ("Influence of Hyperparameters").
 PAPER_ALPHA_GRID: tuple[float, ...] = (0.0001, 0.001, 0.005, 0.01, 0.05)
-ALPHA_NAMES: tuple[str, str, str] = ("a1", "a2", "a3")
-# The paper's Table 2 variants (names as in its CSV): which alphas are switched off.
-ABLATIONS: dict[str, tuple[str, ...]] = {
-    "no_kl_a1": ("a1",),
-    "no_mine_a2": ("a2",),
-    "no_unique_a3": ("a3",),
-    "kl_only": ("a2", "a3"),
-}
-ABLATION_ALIASES: dict[str, str] = {"a1=0": "no_kl_a1", "a2=0": "no_mine_a2", "a3=0": "no_unique_a3",
-                                    "a2=a3=0": "kl_only", "a3=a2=0": "kl_only"}
-# +MRdIB with every term off, at the baseline's chosen settings: the plug-in's own effect, which
-# must be none (a sweep's `control: true` runs it on every seed; docs/results.md's control row).
-CONTROL = "control"
 GRID_MODES = ("full", "one_at_a_time", "points")
 BASELINE_GRID_MODES = ("full", "one_at_a_time")
 VARIANTS = ("baseline", "mrdib")
-# Settings that change how fast a run goes but not what it computes: left out of the run id.
-_EXECUTION_ONLY = {"artifacts", "run_id"}
-_EXECUTION_ONLY_TRAIN = {"num_threads", "device"}
-
-Alphas = tuple[float, float, float]
-
-
-def canonical_ablation(name: str) -> str:
-    """`a2=a3=0` and `kl_only` name the same variant; returns the paper's name."""
-    key = str(name).replace(" ", "")
-    key = ABLATION_ALIASES.get(key, key)
-    if key not in ABLATIONS:
-        raise ConfigError(f"unknown ablation '{name}' (known: {', '.join(list(ABLATIONS) + list(ABLATION_ALIASES))})")
-    return key
-
-
-def variant_of(mrdib: dict[str, Any]) -> str:
-    """'baseline', 'full' (every alpha on), an ablation name, 'control' (every alpha off) or 'other'
-    for a run's mrdib settings."""
-    if not mrdib.get("enabled", False):
-        return "baseline"
-    off = tuple(name for name in ALPHA_NAMES if float(mrdib.get(name, 0.0)) == 0.0)
-    if not off:
-        return "full"
-    if off == ALPHA_NAMES:
-        return CONTROL
-    for ablation, switched_off in ABLATIONS.items():
-        if off == switched_off:
-            return ablation
-    return "other"
-
-
-def alphas_of(mrdib: dict[str, Any]) -> Alphas:
-    return tuple(float(mrdib.get(name, 0.0)) for name in ALPHA_NAMES)  # type: ignore[return-value]
-
-
-def ablate(alphas: Alphas, ablation: str) -> Alphas:
-    off = ABLATIONS[canonical_ablation(ablation)]
-    return tuple(0.0 if name in off else value for name, value in zip(ALPHA_NAMES, alphas))  # type: ignore
-
 
 @dataclass
 class AlphaGrid:
@@ -363,20 +313,6 @@ def dataset_label(spec: str) -> str:
     """A short, file-name-safe name for a data spec ('synthetic' or a folder's name)."""
     name = Path(str(spec).rstrip("/")).name or "data"
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-
-
-def identity_dict(config: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a resolved config that decide what a run computes (no paths, no thread counts)."""
-    identity = {k: v for k, v in config.items() if k not in _EXECUTION_ONLY}
-    identity["train"] = {k: v for k, v in config["train"].items() if k not in _EXECUTION_ONLY_TRAIN}
-    if not config["mrdib"].get("enabled", False):
-        identity["mrdib"] = {"enabled": False}  # alphas of a baseline are never used
-    return identity
-
-
-def config_hash(config: dict[str, Any], length: int = 10) -> str:
-    text = json.dumps(identity_dict(config), sort_keys=True, default=str)
-    return hashlib.sha1(text.encode()).hexdigest()[:length]
 
 
 def point_run_id(cfg: RunConfig, variant: str) -> str:

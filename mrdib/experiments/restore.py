@@ -2,7 +2,7 @@
 
 A sweep's study and run folders live in the artifacts folder, which is not in git; a fresh
 clone (or a new machine) would train every point again. `mrdib report` commits the summaries of
-the runs behind its tables as `runs.csv` (see `mrdib.experiments.report.runs_table`). This module
+the runs behind its tables as `runs.csv` (see `mrdib.results.report.runs_table`). This module
 turns its rows back into finished trials of the sweep's study: a planned point whose
 configuration and seed match a row is closed as done with the row's validation and test
 metrics, budget and mechanism values, so selection, later stages and the report go on as if the
@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mrdib.errors import MrdibError
-from mrdib.experiments.selection import config_key
+from mrdib.core.errors import MrdibError
+from mrdib.runs.identity import config_key
 from mrdib.runs.storage import RUN_ATTR
+from mrdib.runs.table import read_runs_table, row_values
 
 RESTORED_HOW = "restored"
 RESTORE_COLUMNS = ("seconds_per_epoch", "epochs_run", "budget_epochs", "budget_seconds")  # beside the key columns
@@ -38,8 +39,6 @@ class RestoreResult:
 
 def table_rows(path: str | Path) -> dict[tuple[str, int], dict[str, Any]]:
     """{(configuration key, seed): row} of a runs.csv; the key is `selection.config_key`'s."""
-    from mrdib.experiments.report import read_runs_table  # report imports plotly: only when restoring
-
     frame = read_runs_table(path)
     missing = sorted(set(RESTORE_COLUMNS) - set(frame.columns))
     if missing:
@@ -58,8 +57,6 @@ def point_key(point: Any, dataset_name: str) -> str:
 
 def run_attr_from_row(point: Any, row: dict[str, Any], source: str) -> dict[str, Any]:
     """The trial attribute `run` (see `mrdib.runs.storage`) of a run known only from its row."""
-    from mrdib.experiments.report import row_values
-
     summary = {"status": "done", "valid": row_values(row, "valid/"), "test": row_values(row, "test/"),
                "seconds_per_epoch": float(row["seconds_per_epoch"]), "epochs_run": int(row["epochs_run"]),
                "restored_from": source}

@@ -33,14 +33,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from mrdib.errors import MrdibError, RunError
-from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, Heartbeat, OrphanWatch, ask, fail_stale_trials,
-                                      open_storage, plain_storage, redact, sqlite_url, threads_per_worker,
+from mrdib.core.errors import MrdibError, RunError
+from mrdib.experiments.engine import (Heartbeat, OrphanWatch, ask, fail_stale_trials, threads_per_worker,
                                       worker_devices, worker_name)
+from mrdib.runs.database import DEFAULT_GRACE, DEFAULT_HEARTBEAT, open_storage, plain_storage, redact, sqlite_url
 from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, baseline_stage, first_stage, planned_size,
                                     second_stage, second_stage_size)
-from mrdib.experiments.selection import select_by_validation
-from mrdib.io import atomic_write_json
+from mrdib.results.selection import select_by_validation
+from mrdib.core.io import atomic_write_json
 from mrdib.runs.reader import read_run
 from mrdib.runs.storage import RUN_ATTR, SWEEP_PREFIX, run_attrs
 from mrdib.runs.writer import RESUME_FILE
@@ -179,8 +179,8 @@ def execute_point(config: dict[str, Any], lock_dir: str, callbacks: list[Callbac
 
     Extra `callbacks` run in the trainer (e.g. one that stops it when the worker must let go).
     """
-    from mrdib.config import RunConfig
-    from mrdib.runner import resume_run, runs_root, train_run
+    from mrdib.core.config import RunConfig
+    from mrdib.training.runner import resume_run, runs_root, train_run
 
     cfg = RunConfig.from_dict({k: v for k, v in config.items() if k != "run_id"})
     cfg.run_id = config["run_id"]

@@ -23,12 +23,12 @@ from typing import Any, Callable
 
 import optuna
 
-from mrdib.config import resolve_config
-from mrdib.errors import ConfigError, MrdibError
-from mrdib.experiments.engine import (DEFAULT_GRACE, DEFAULT_HEARTBEAT, OrphanWatch, fail_stale_trials, open_storage,
-                                      redact, threads_per_worker, worker_devices, worker_name)
+from mrdib.core.config import resolve_config
+from mrdib.core.errors import ConfigError, MrdibError
+from mrdib.experiments.engine import OrphanWatch, fail_stale_trials, threads_per_worker, worker_devices, worker_name
 from mrdib.experiments.plan import ALPHA_NAMES, dataset_label
-from mrdib.io import atomic_write_json
+from mrdib.runs.database import DEFAULT_GRACE, DEFAULT_HEARTBEAT, open_storage, redact
+from mrdib.core.io import atomic_write_json
 from mrdib.runs.reader import read_run
 from mrdib.runs.storage import RUN_ATTR, run_attrs
 from mrdib.training.trainer import Callback, EpochRecord
@@ -148,7 +148,7 @@ def make_objective(cfg: TuneConfig, data: Any) -> Callable[[optuna.Trial], float
     path), kept when it had finished, and trained afresh otherwise.
     """
     from mrdib.experiments.sweep import move_aside, point_lock, run_state
-    from mrdib.runner import resume_run, runs_root, train_run
+    from mrdib.training.runner import resume_run, runs_root, train_run
 
     lock_dir = Path(cfg.artifacts) / "sweeps" / ".locks"
 

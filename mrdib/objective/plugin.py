@@ -32,8 +32,8 @@ import torch
 from torch import nn
 
 from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss
-from mrdib.config import MRdIBConfig
-from mrdib.errors import ConfigError
+from mrdib.core.config import MRdIBConfig
+from mrdib.core.errors import ConfigError
 from mrdib.objective.bottleneck import MEAN_HEADS, PRIOR_SCALES, VariationalBottleneck
 from mrdib.objective.mine import BOUNDS, MineEstimator
 

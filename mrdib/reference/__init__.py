@@ -1,7 +1,7 @@
 """The paper's reported numbers (Tables 1-3), shipped as CSV so measured results can sit beside them.
 
 These are facts from the paper, copied verbatim (typos included, e.g. a Table 2 precision of
-0.0427); `mrdib.tables` lines them up with measured runs.
+0.0427); `mrdib.results.tables` lines them up with measured runs.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from importlib import resources
 
 import pandas as pd
 
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 PAPER_TABLES = ("table1", "table2_ablation", "table3_time")
 

@@ -6,7 +6,6 @@ folder never raises from `list_runs`; the problem is recorded on the returned re
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -16,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from mrdib.errors import RunError
+from mrdib.runs.identity import setting_key
+from mrdib.core.errors import RunError
 from mrdib.runs.writer import ANALYSIS_FILE, CHECKPOINT_FILE, CONFIG_FILE, EMBEDDINGS_FILE, METRICS_FILE, SUMMARY_FILE
 
 if TYPE_CHECKING:
@@ -198,19 +198,6 @@ def read_analysis(run_dir: str | Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     return _read_json(path)
-
-
-# Config keys that never change what a run learns, or that `runs_frame` lists as columns of their own.
-_NOT_SETTINGS = ("run_id", "created", "env", "format_version", "artifacts", "dataset")
-
-
-def setting_key(config: dict[str, Any]) -> str:
-    """Short hash of everything that shapes a run except its seed and its MRdIB switch and alphas:
-    runs that share it differ only in those, so they can be averaged over seeds and compared."""
-    settings = {key: value for key, value in config.items() if key not in _NOT_SETTINGS}
-    settings["train"] = {k: v for k, v in settings.get("train", {}).items() if k not in ("seed", "num_threads")}
-    settings["mrdib"] = {k: v for k, v in settings.get("mrdib", {}).items() if k not in ("enabled", "a1", "a2", "a3")}
-    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
 def runs_frame(records: list[RunRecord]) -> pd.DataFrame:

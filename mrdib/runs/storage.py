@@ -13,6 +13,8 @@ import socket
 from pathlib import Path
 from typing import Any, Iterable
 
+from mrdib.core.errors import MrdibError
+from mrdib.runs.database import plain_storage, redact
 from mrdib.runs.reader import RunRecord, artifacts_root, read_metrics, read_run
 
 RUN_ATTR = "run"
@@ -40,8 +42,6 @@ def record_from_attrs(attrs: dict[str, Any], artifacts: str | Path | None = None
 def study_names(url: str, storage: Any = None) -> list[str]:
     import optuna
 
-    from mrdib.experiments.engine import plain_storage
-
     storage = storage or plain_storage(url)
     return [s.study_name for s in optuna.get_all_study_summaries(storage=storage, include_best_trial=False)]
 
@@ -51,9 +51,6 @@ def storage_records(url: str, studies: Iterable[str] | None = None,
     """Every finished run recorded in the storage's studies (all of them, or the named ones)."""
     import optuna
     from optuna.trial import TrialState
-
-    from mrdib.errors import MrdibError
-    from mrdib.experiments.engine import plain_storage, redact
 
     storage = plain_storage(url)
     names = list(studies) if studies is not None else study_names(url, storage)

@@ -61,7 +61,7 @@ class MechanismMonitor(Callback):
         self._check_critic(trainer, record, fresh)
 
     def _fresh_estimates(self, trainer: "Trainer", record: EpochRecord) -> dict[str, float]:
-        from mrdib.analysis.estimators import GaussianMiSettings, gaussian_cca_mi
+        from mrdib.objective.estimators import GaussianMiSettings, gaussian_cca_mi
 
         samples, log_vars = posterior_samples(trainer.model, self.seed + record.epoch)
         for modality, log_var in log_vars.items():

@@ -8,7 +8,7 @@ import torch
 
 from mrdib.backbones.base import BPRBatch
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import DataError
+from mrdib.core.errors import DataError
 
 
 class BPRSampler:

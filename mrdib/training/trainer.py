@@ -14,11 +14,11 @@ from typing import Any, Sequence
 
 import torch
 
-from mrdib.allocator import retain_freed_memory
-from mrdib.config import TrainConfig
+from mrdib.training.allocator import retain_freed_memory
+from mrdib.core.config import TrainConfig
 from mrdib.data.dataset import InteractionData
-from mrdib.device import resolve_device
-from mrdib.evaluation import EvalConfig, RankingEvaluator
+from mrdib.core.device import resolve_device
+from mrdib.evaluation.ranking import EvalConfig, RankingEvaluator
 from mrdib.backbones.base import BPRBatch
 from mrdib.objective.plugin import MRdIB
 from mrdib.training.sampler import BPRSampler

@@ -2,7 +2,7 @@
 
 import plotly.graph_objects as go
 
-from mrdib.analysis.figures import (compression_figure, probe_heatmap_figure, probe_summary_figure, ranking_figure,
+from mrdib.figures.analysis import (compression_figure, probe_heatmap_figure, probe_summary_figure, ranking_figure,
                                     redundancy_figure)
 
 

@@ -9,11 +9,11 @@ import pytest
 from testing_support import fast_config
 from mrdib.analysis import AnalysisSettings, analyze_run, compare_runs
 from mrdib.analysis.redundancy import MineSettings, one_thread
-from mrdib.analysis.tables import analysis_table
-from mrdib.cli import main
+from mrdib.analysis.summaries import analysis_table
+from mrdib.commands.main import main
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic, materialize_synthetic
-from mrdib.errors import RunError
-from mrdib.runner import train_run
+from mrdib.core.errors import RunError
+from mrdib.training.runner import train_run
 from mrdib.runs.reader import read_analysis
 
 QUICK = AnalysisSettings(mine=MineSettings(steps=30, restarts=2, batch_size=128, eval_every=10))
@@ -123,8 +123,8 @@ def test_package_exports_resolve_without_importing_the_analysis_up_front():
     import mrdib.analysis
 
     assert all(getattr(mrdib.analysis, name) for name in mrdib.analysis.__all__)
-    # The CLI imports mrdib.analysis.cli on every command: that must not load the analysis itself.
-    code = ("import sys, mrdib.analysis.cli; "
+    # The CLI imports mrdib.commands.analyze on every command: that must not load the analysis itself.
+    code = ("import sys, mrdib.commands.analyze; "
             "assert not {'sklearn', 'torch', 'mrdib.analysis.analyze'} & set(sys.modules), sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -8,7 +8,7 @@ import torch
 
 from mrdib.analysis.compression import Posteriors, posterior_statistics, posteriors_of
 from mrdib.backbones import get_backbone
-from mrdib.config import MRdIBConfig
+from mrdib.core.config import MRdIBConfig
 from mrdib.objective.plugin import MRdIB
 
 
@@ -69,8 +69,8 @@ def test_posteriors_of_a_model_are_its_bottleneck_outputs(small_data):
 
 def test_a_checkpoint_that_does_not_fit_is_reported_with_its_keys(small_data, tmp_path):
     from mrdib.analysis.compression import rebuild_model
-    from mrdib.config import RunConfig
-    from mrdib.errors import RunError
+    from mrdib.core.config import RunConfig
+    from mrdib.core.errors import RunError
     from mrdib.runs.writer import RunWriter
 
     cfg = RunConfig(mrdib=MRdIBConfig(enabled=True))

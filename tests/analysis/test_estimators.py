@@ -7,7 +7,7 @@ nats for rho = 0, 0.5, 0.8, 0.99.
 import numpy as np
 import pytest
 
-from mrdib.analysis.estimators import (CalibratedMineSettings, GaussianMiSettings, calibrated_mine,
+from mrdib.objective.estimators import (CalibratedMineSettings, GaussianMiSettings, calibrated_mine,
                                        canonical_directions, fits_per_estimate, gaussian_cca_mi,
                                        gaussian_mi_from_correlations)
 from mrdib.analysis.redundancy import one_thread

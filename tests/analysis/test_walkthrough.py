@@ -23,8 +23,8 @@ def test_the_walkthrough_pins_threads_as_the_demo_does():
     """Notebook 01 once ran 17x slower than the demo's identical run: it left torch's threads spinning."""
     import torch
 
-    from mrdib.demo import start_in_background
-    from mrdib.device import WALKTHROUGH_THREADS
+    from mrdib.commands.demo import start_in_background
+    from mrdib.core.device import WALKTHROUGH_THREADS
 
     from threadpoolctl import threadpool_limits
 

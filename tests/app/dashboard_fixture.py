@@ -41,9 +41,9 @@ class _CrashAfterFirstEpoch:
 
 def _train(root: Path, data, data_folder: Path, mrdib: bool, alphas=REFERENCE, seed: int = 0, callbacks=None,
            **train):
-    from mrdib.runner import train_run
+    from mrdib.training.runner import train_run
 
-    from mrdib.config import RunConfig, apply_overrides
+    from mrdib.core.config import RunConfig, apply_overrides
 
     # The settings of tests/conftest.py::fast_config, with fewer epochs.
     cfg = RunConfig(artifacts=str(root), data=str(data_folder), backbone="vbpr", backbone_params={"reg_weight": 1e-4})

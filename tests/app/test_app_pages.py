@@ -45,7 +45,7 @@ def test_demo_button_builds_in_the_background_with_progress(empty_artifacts, mon
     import time
 
     from app.lib import welcome
-    from mrdib import demo
+    from mrdib.commands import demo
 
     monkeypatch.setattr(welcome, "DASHBOARD_DEMO_LIMIT", 2)
     monkeypatch.setattr(welcome, "DASHBOARD_DEMO_EPOCHS", 1)
@@ -81,7 +81,7 @@ def test_a_mistyped_artifacts_folder_is_reported_not_created(empty_artifacts):
 
 
 def test_a_stopped_demo_offers_to_continue(empty_artifacts):
-    from mrdib import demo
+    from mrdib.commands import demo
 
     demo.write_status(empty_artifacts, state="running", pid=2 ** 22 + 17, done=3, total=25, current="x", error=None)
     app = open_page()

@@ -11,8 +11,8 @@ from app.lib.pid import interval_table, pid_caption, pid_rows, with_labels
 from mrdib.analysis.analyze import AnalysisSettings, analyze_run
 from mrdib.analysis.pid import PidSettings
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
-from mrdib.plots import pid_figure
-from mrdib.runner import train_run
+from mrdib.figures.charts import pid_figure
+from mrdib.training.runner import train_run
 from mrdib.runs.reader import list_runs, runs_frame
 from test_app_pages import open_page
 

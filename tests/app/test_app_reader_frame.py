@@ -42,11 +42,12 @@ def test_signature_changes_when_a_run_writes(fixture_artifacts, tmp_path):
 
 
 def test_setting_key_ignores_seed_and_alphas_but_not_epochs(fixture_artifacts):
-    from mrdib.runs.reader import setting_key
+    from mrdib.runs.identity import setting_key
 
     frame = runs_frame(list_runs(fixture_artifacts))
     assert frame.loc[frame["status"] != "corrupt", "setting"].nunique() == 1  # baseline, +MRdIB, every alpha
-    config = list_runs(fixture_artifacts)[1].config
+    # by run id: list_runs orders by modification time, which ties within one fixture build
+    config = next(r for r in list_runs(fixture_artifacts) if r.run_id == "vbpr-mrdib-0.0001-0.01-0.01-s0").config
     same = {**config, "train": {**config["train"], "seed": 7}, "run_id": "other", "created": "later",
             "mrdib": {**config["mrdib"], "a1": 0.5, "enabled": False}}
     longer = {**config, "train": {**config["train"], "epochs": 60}}

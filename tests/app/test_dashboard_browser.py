@@ -297,7 +297,7 @@ def test_launcher_from_another_folder_binds_localhost_and_builds_the_demo_in_the
     finally:
         launcher.terminate()
         launcher.wait(timeout=60)
-    from mrdib import demo
+    from mrdib.commands import demo
 
     status = demo.read_status(artifacts)
     assert status is not None and not demo.is_building(status)  # the launcher stopped its demo process too

@@ -14,7 +14,7 @@ from mrdib.backbones import get_backbone
 from mrdib.backbones.base import BPRBatch, bpr_loss
 from mrdib.backbones.dualgnn import pad_by_resampling, user_cooccurrence_topk, user_graph_weights
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 # 5 users x 4 items: u0 {0, 1, 3}, u1 {0, 1}, u2 {1, 2}, u3 {3}, u4 {2}. Shared items:
 # u0-u1 2, u0-u2 1, u0-u3 1, u1-u2 1, u2-u4 1, every other pair 0.

@@ -11,7 +11,7 @@ import torch
 from testing_support import shared_data_folder
 from mrdib.backbones.base import BPRBatch
 from mrdib.backbones.freedom import FREEDOM, frozen_item_graph, resolve_modality_weights
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 
 def test_modality_weights_by_name_with_equal_share_fallback():

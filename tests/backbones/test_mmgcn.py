@@ -11,7 +11,7 @@ from mrdib.backbones import get_backbone
 from mrdib.backbones.base import BPRBatch, bpr_loss
 from mrdib.backbones.mmgcn import GCNLayer, aggregation_adjacency
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 
 def tiny_data(feature_dims: dict[str, int] | None = None) -> InteractionData:

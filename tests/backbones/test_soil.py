@@ -12,7 +12,7 @@ from mrdib.backbones.base import BPRBatch
 from mrdib.backbones.mgcn import MGCN
 from mrdib.backbones.soil import SOIL, item_interest_edges, top_k_per_row, user_interest_edges
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 # u0: i0 i1 | u1: i1 i2 | u2: i2 i3 | u3: i4
 TOY = sp.csr_matrix((np.ones(7), ([0, 0, 1, 1, 2, 2, 3], [0, 1, 1, 2, 2, 3, 4])), shape=(4, 5))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mrdib.data import InteractionData, load_mmrec, save_mmrec
-from mrdib.errors import DataError
+from mrdib.core.errors import DataError
 from testing_support import shared_data_folder
 
 # (user, item, x_label) for 3 users and 4 items; every user has training rows.

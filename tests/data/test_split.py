@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mrdib.data.split import split_counts, split_per_user
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 
 def _pairs_with_counts(counts: list[int]) -> np.ndarray:

@@ -16,7 +16,7 @@ from mrdib.data import (SyntheticConfig, generate_synthetic, load_dataset, load_
 from mrdib.data import synthetic as synthetic_module
 from mrdib.data.synthetic import (affinity_components, read_synthetic_config,
                                   synthetic_cache_dir)
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 SMALL = SyntheticConfig(n_users=300, n_items=200, seed=5)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from testing_support import backbone_config
 from mrdib.backbones import _REGISTRY
-from mrdib.runner import train_run
+from mrdib.training.runner import train_run
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import pytest
 import torch
 
-from mrdib.config import RunConfig
+from mrdib.core.config import RunConfig
 from mrdib.runs.writer import RunWriter
 
 

@@ -24,9 +24,9 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from mrdib.experiments.engine import plain_storage
+from mrdib.runs.database import plain_storage
 from mrdib.experiments.plan import read_sweep_config
-from mrdib.experiments.report import build_report
+from mrdib.experiments.sweep_report import build_report
 from mrdib.experiments.sweep import SweepStudy, run_sweep, study_name
 from mrdib.runs.reader import read_metrics
 from experiment_helpers import one_thread, tiny_data_dir  # noqa: F401 (pytest fixtures)
@@ -255,7 +255,7 @@ def test_three_tuning_workers_one_killed_finish_every_trial_once(kind, tiny_data
     for trial in complete:
         reference.enqueue_trial(trial.params)
     single = tmp_path / "single"
-    from mrdib.cli import main
+    from mrdib.commands.main import main
 
     assert main(["tune", "--data", tiny_data_dir, "--study", "reference", "--storage",
                  f"sqlite:///{tmp_path / 'reference.db'}", "--trials", str(len(complete)), "--no-prune",

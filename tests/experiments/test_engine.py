@@ -6,9 +6,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from mrdib.cli import main
-from mrdib.errors import MrdibError
+from mrdib.commands.main import main
+from mrdib.core.errors import MrdibError
 from mrdib.experiments import engine
+from mrdib.runs import database
 from mrdib.experiments.plan import first_stage, sweep_config_from_dict
 from mrdib.experiments.sweep import SweepStudy, run_sweep
 from mrdib.runs.reader import runs_frame
@@ -30,7 +31,7 @@ def baseline_sweep(data_dir: str, name: str = "eng"):
 def test_an_unreachable_database_is_one_line_naming_it_without_its_password(tmp_path, capsys):
     url = "postgresql://me:secret@127.0.0.1:9/nowhere"  # port 9 (discard): nothing listens there
     with pytest.raises(MrdibError, match=r"storage postgresql://me:\*\*\*@127.0.0.1:9/nowhere: cannot open") as error:
-        engine.open_storage(url)
+        database.open_storage(url)
     assert "secret" not in str(error.value) and "\n" not in str(error.value)
     config = tmp_path / "s.yaml"
     config.write_text("backbones: [vbpr]\n")
@@ -95,7 +96,7 @@ def test_runs_are_read_back_from_the_storage_and_listed_by_the_dashboard(tiny_da
     monkeypatch.setenv("MRDIB_STORAGE", url)
     listed = loaders.load_runs(tmp_path / "machine_b")  # no run folder here: all from the storage
     assert sorted(listed.run_id) == sorted(r.run_id for r in records)
-    assert optuna.get_all_study_names(engine.plain_storage(url)) == ["sweep:eng"]
+    assert optuna.get_all_study_names(database.plain_storage(url)) == ["sweep:eng"]
 
 
 def test_tune_workers_share_one_study(tiny_data_dir, tmp_path):

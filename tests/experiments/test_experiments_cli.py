@@ -6,7 +6,7 @@ import json
 
 import yaml
 
-from mrdib.cli import main
+from mrdib.commands.main import main
 from experiment_helpers import one_thread, tiny_data_dir  # noqa: F401 (pytest fixtures)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 from mrdib.experiments.plan import (PAPER_ALPHA_GRID, ablate, baseline_stage, canonical_ablation, first_stage,
                                     make_point, planned_size, read_sweep_config, second_stage, second_stage_size,
                                     sweep_config_from_dict, variant_of)

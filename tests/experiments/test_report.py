@@ -7,10 +7,12 @@ import math
 import pytest
 from scipy import stats
 
-from mrdib.errors import MrdibError
-from mrdib.experiments import render
-from mrdib.experiments.render import latex_table, write_report
-from mrdib.experiments.report import build_report, improvement_plot, report_from_runs_table, sensitivity_plot
+from mrdib.core.errors import MrdibError
+from mrdib.results import render
+from mrdib.results.render import latex_table, write_report
+from mrdib.experiments.sweep_report import build_report
+from mrdib.figures.charts import improvement_plot, sensitivity_plot
+from mrdib.results.report import report_from_runs_table
 from experiment_helpers import fake_run  # noqa: F401 (pytest fixtures)
 
 CHOSEN = (0.001, 0.01, 0.01)
@@ -280,8 +282,9 @@ def test_no_pair_compared_yet_claims_nothing(tmp_path, fake_run):
 def test_a_pair_its_sweep_has_not_finished_is_not_compared_even_from_the_runs_table(tmp_path, fake_run):
     # Both sides have runs, but the sweep plan says the +MRdIB grid is still going: the choice
     # may change, so no improvement is claimed, and runs.csv keeps that.
-    from mrdib.experiments.report import mark_in_progress, report_from_groups
-    from mrdib.experiments.selection import group_runs
+    from mrdib.experiments.sweep_report import mark_in_progress
+    from mrdib.results.report import report_from_groups
+    from mrdib.results.selection import group_runs
     from mrdib.runs.reader import list_runs
 
     for seed in range(2):

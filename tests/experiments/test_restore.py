@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from mrdib.experiments.plan import sweep_config_from_dict
-from mrdib.experiments.render import write_report
-from mrdib.experiments.report import build_report
+from mrdib.results.render import write_report
+from mrdib.experiments.sweep_report import build_report
 from mrdib.experiments.sweep import SweepRunner, run_sweep
 from experiment_helpers import tiny_data_dir  # noqa: F401 (pytest fixtures)
 
@@ -84,7 +84,7 @@ def test_a_partial_table_trains_only_what_it_lacks_and_carries_the_mechanism(fin
 
 
 def test_an_unreadable_table_is_refused_before_anything_is_written(tiny_data_dir, tmp_path):
-    from mrdib.errors import MrdibError
+    from mrdib.core.errors import MrdibError
 
     table = tmp_path / "runs.csv"
     table.write_text("dataset,seed\ntiktok,0\n")

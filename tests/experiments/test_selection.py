@@ -7,8 +7,8 @@ import inspect
 
 import pytest
 
-from mrdib.experiments.report import build_report
-from mrdib.experiments.selection import choose, group_runs, select_by_validation
+from mrdib.experiments.sweep_report import build_report
+from mrdib.results.selection import choose, group_runs, select_by_validation
 from mrdib.runs.reader import list_runs
 from experiment_helpers import fake_run  # noqa: F401 (pytest fixtures)
 

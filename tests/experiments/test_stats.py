@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from mrdib.experiments.stats import improvement_percent, mean_std, paired_test
+from mrdib.results.stats import improvement_percent, mean_std, paired_test
 
 
 def test_mean_std_uses_the_sample_std_and_counts_finite_values():

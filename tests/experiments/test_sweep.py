@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mrdib.config import RunConfig
+from mrdib.core.config import RunConfig
 from mrdib.experiments.plan import first_stage, sweep_config_from_dict
 from mrdib.experiments.sweep import REPLACED_DIR, SweepRunner, execute_point, point_lock, run_state, run_sweep
-from mrdib.runner import train_run
+from mrdib.training.runner import train_run
 from mrdib.runs.reader import read_metrics, read_run
 from mrdib.training.trainer import Callback
 from experiment_helpers import tiny_data_dir  # noqa: F401 (pytest fixtures)
@@ -65,8 +65,8 @@ def test_baseline_grid_choice_feeds_the_alpha_grid(tiny_data_dir, tmp_path, caps
     configs = [read_run(tmp_path / "runs" / p["run_id"]).config for p in later]
     assert all(c["backbone_params"]["reg_weight"] == chosen for c in configs)
 
-    from mrdib.experiments.render import render_markdown
-    from mrdib.experiments.report import build_report
+    from mrdib.results.render import render_markdown
+    from mrdib.experiments.sweep_report import build_report
 
     report = build_report(tmp_path, ["tiny"])
     picked = report.selections[(report.table1.dataset[0], "vbpr")]  # the report agrees with the sweep
@@ -133,7 +133,7 @@ def test_with_two_workers_a_pair_due_stage_is_not_queued_behind_the_next_pairs_g
 def test_a_changed_grid_is_refused_unless_replanned_and_then_keeps_the_shared_runs(tiny_data_dir, tmp_path):
     from optuna.trial import TrialState
 
-    from mrdib.errors import MrdibError
+    from mrdib.core.errors import MrdibError
 
     before = tiny_sweep(tiny_data_dir, variants=["baseline"], baseline_grid={"vbpr": {"reg_weight": [0.0001, 0.1]}})
     assert run_sweep(before, tmp_path, progress=False, threads=1).counts == {"trained": 3}  # 2 grid + 1 final seed
@@ -160,7 +160,7 @@ def test_a_changed_grid_is_refused_unless_replanned_and_then_keeps_the_shared_ru
 def test_a_call_is_on_record_while_it_runs_so_a_killed_call_still_counts(tiny_data_dir, tmp_path):
     """A sweep killed without a clean stop (SIGKILL, a session's end) never reaches its finally:
     its call must already be in the plan file and the study, bounded by its last outcome."""
-    from mrdib.experiments.render import _describe_call
+    from mrdib.results.render import _describe_call
 
     sweep = tiny_sweep(tiny_data_dir, ablations=[])
     seen: list[dict] = []

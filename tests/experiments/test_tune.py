@@ -9,7 +9,7 @@ import optuna
 import pytest
 
 from mrdib.data import load_dataset
-from mrdib.errors import ConfigError, MrdibError
+from mrdib.core.errors import ConfigError, MrdibError
 from mrdib.experiments.tune import (TuneConfig, compare_with_sweep, make_objective, open_study, run_tuning,
                                     trials_to_match)
 from mrdib.runs.reader import read_run

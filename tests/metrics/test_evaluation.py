@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import ConfigError, DataError
-from mrdib.evaluation import EvalConfig, RankingEvaluator
+from mrdib.core.errors import ConfigError, DataError
+from mrdib.evaluation.ranking import EvalConfig, RankingEvaluator
 
 
 def pairs(items_by_user: dict[int, list[int]]) -> np.ndarray:

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from mrdib.metrics import METRIC_NAMES, metric_keys, topk_metrics
+from mrdib.evaluation.metrics import METRIC_NAMES, metric_keys, topk_metrics
 
 # Rows: whether the item at rank 1..4 is a target. ks = (2, 4).
 HITS = torch.tensor(

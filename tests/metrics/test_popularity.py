@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from mrdib.data import load_mmrec, save_mmrec
-from mrdib.experiments.render import popularity_line
-from mrdib.popularity import popularity_metrics, popularity_table
+from mrdib.results.render import popularity_line
+from mrdib.evaluation.popularity import popularity_metrics, popularity_table
 
 
 def test_popularity_recall_is_the_hits_of_each_users_most_popular_unseen_items(small_data):

@@ -9,7 +9,7 @@ import torch
 
 from mrdib.backbones import get_backbone
 from mrdib.backbones.base import bpr_loss
-from mrdib.config import MRdIBConfig
+from mrdib.core.config import MRdIBConfig
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
 from mrdib.objective.bottleneck import VariationalBottleneck, gaussian_kl
 from mrdib.objective.mine import MineEstimator, fit_mine
@@ -151,7 +151,7 @@ def test_critic_learns_during_warm_up_and_encoders_feel_nothing(small_data):
 
 def test_extra_critic_steps_update_only_the_critic(small_data):
     from mrdib.training.trainer import Trainer
-    from mrdib.config import TrainConfig
+    from mrdib.core.config import TrainConfig
 
     model = wrapped_vbpr(small_data, a1=0.1, a2=0.1, a3=0.1, critic_steps=3, critic_warmup_steps=0)
     trainer = Trainer(model, small_data, TrainConfig(batch_size=256), critic_lr=1e-3)
@@ -190,7 +190,7 @@ def test_standardised_critic_cannot_be_fooled_by_rescaling():
 
 
 def test_unknown_bound_and_critic_steps_are_config_errors(small_data):
-    from mrdib.errors import ConfigError
+    from mrdib.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="mine_bound"):
         wrapped_vbpr(small_data, mine_bound="infonce")
@@ -239,7 +239,7 @@ def test_log_variance_head_moves_log_var_scale_times_faster():
 def test_redundancy_penalty_lowers_the_mutual_information_between_posterior_samples():
     """Trained with a2 > 0, posterior samples of the modalities' z share less information (held-out
     Gaussian MI on samples, the z of the paper's equations) than with a2 = 0."""
-    from mrdib.analysis.estimators import gaussian_cca_mi
+    from mrdib.objective.estimators import gaussian_cca_mi
     from mrdib.training.monitor import posterior_samples
 
     data = generate_synthetic(SyntheticConfig(n_users=300, n_items=200, dim_redundant=8, dim_unique=2,
@@ -344,7 +344,7 @@ def test_conditional_unique_term_adds_the_other_modalities_scores_as_fixed_offse
 
 
 def test_unknown_unique_mode_is_a_config_error(small_data):
-    from mrdib.errors import ConfigError
+    from mrdib.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unique_mode"):
         wrapped_vbpr(small_data, unique_mode="partial")

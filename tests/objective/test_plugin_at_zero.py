@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from mrdib.backbones import available_backbones
-from mrdib.config import MRdIBConfig
-from mrdib.runner import build_trainer
+from mrdib.core.config import MRdIBConfig
+from mrdib.training.runner import build_trainer
 from testing_support import backbone_config
 
 BACKBONES = available_backbones()
@@ -68,7 +68,7 @@ def test_mrdib_leaves_the_global_generator_alone(name, small_data, tmp_path):
 
 
 def test_unknown_mean_head_is_a_config_error(small_data, tmp_path):
-    from mrdib.errors import ConfigError
+    from mrdib.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="mrdib.mean_head"):
         build_trainer(backbone_config("vbpr", tmp_path, enabled=True, mean_head="mlp"), small_data)
@@ -77,7 +77,7 @@ def test_unknown_mean_head_is_a_config_error(small_data, tmp_path):
 def test_a_config_saved_before_the_redesign_gets_the_earlier_design_back():
     """A run folder written before `mean_head` existed trained the linear mean head: resuming or
     analysing it must rebuild that model, not the new one."""
-    from mrdib.config import RunConfig
+    from mrdib.core.config import RunConfig
 
     old = RunConfig.from_dict({"backbone": "vbpr", "mrdib": {"enabled": True, "a1": 0.001}})
     assert (old.mrdib.mean_head, old.mrdib.prior_scale) == ("linear", "unit")

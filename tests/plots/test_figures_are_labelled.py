@@ -1,5 +1,5 @@
 """Every figure builder gives a title and a title on every axis (issue 33: figures that go straight
-into a paper). Walks each builder of mrdib.plots and the report's plots on small inputs."""
+into a paper). Walks each builder of mrdib.figures.charts and the report's plots on small inputs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from mrdib import plots
+from mrdib.figures import charts as plots
 
 SENSITIVITY = pd.DataFrame([{"alpha": a, "value": v, "metric": "recall@5", "mean": 0.1 + v, "std": 0.01, "seeds": 2}
                             for a in ("a1", "a2", "a3") for v in (0.001, 0.01)])
@@ -60,7 +60,7 @@ def test_the_traces_panels_are_titled_in_words():
 
 def analysis_builders() -> dict[str, go.Figure]:
     """The analysis figures (notebook 03 and the report) on a small analysis.json of each kind."""
-    from mrdib.analysis import figures
+    from mrdib.figures import analysis as figures
 
     pair = {"gaussian_mi": {"mean": 0.5, "std": 0.1}, "mine": {"mean": 0.4, "std": 0.1,
                                                                "shuffled": {"mean": 0.0, "std": 0.01}}, "cka": 0.3}

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from mrdib.plots import (ProjectionPanel, alpha_text, cost_figure, figure_bytes, improvement_figure,
+from mrdib.figures.charts import (ProjectionPanel, alpha_text, cost_figure, figure_bytes, improvement_figure,
                          projection_figure, sensitivity_figure, traces_figure)
 
 

@@ -10,8 +10,8 @@ import types
 import numpy as np
 import pytest
 
-from mrdib import projections
-from mrdib.errors import RunError
+from mrdib.analysis import projections
+from mrdib.core.errors import RunError
 from mrdib.runs.writer import RunWriter
 
 
@@ -71,7 +71,7 @@ def test_project_gives_two_columns_per_point(method):
 
 
 def test_umap_is_imported_lazily_and_called_with_our_settings(monkeypatch):
-    code = "import mrdib.projections, sys; print('umap' in sys.modules)"
+    code = "import mrdib.analysis.projections, sys; print('umap' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 from mrdib.reference import paper_table
-from mrdib.tables import (ablation_table, best_mask, best_valid_alphas, comparison_table, cost_table, ema_smooth,
+from mrdib.results.tables import (ablation_table, best_mask, best_valid_alphas, comparison_table, cost_table, ema_smooth,
                           format_numbers, format_table, latex_escape, left_out_runs, metric_names, reference_alphas,
                           sensitivity_frame, to_latex, traces_frame)
 

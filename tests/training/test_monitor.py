@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from testing_support import fast_config
-from mrdib.runner import train_run
+from mrdib.training.runner import train_run
 from mrdib.runs.reader import read_metrics
 from mrdib.training.monitor import CRITIC_BEATEN, MechanismMonitor
 from mrdib.training.trainer import EpochRecord, StopState
@@ -76,7 +76,7 @@ def test_no_warning_when_the_bound_recovers_no_redundancy_is_left_or_a2_does_not
 def test_the_reader_and_the_traces_page_see_a_runs_warnings(small_data, tmp_path):
     from app.lib.traces import default_series, series_options
     from mrdib.runs.reader import read_run
-    from mrdib.tables import traces_frame
+    from mrdib.results.tables import traces_frame
 
     run_dir, _ = train_run(fast_config(tmp_path, mrdib__enabled=True), progress=False, data=small_data)
     summary_path = run_dir / "summary.json"

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from testing_support import fast_config
-from mrdib.runner import resume_run, train_run
+from mrdib.training.runner import resume_run, train_run
 from mrdib.runs.reader import list_runs, load_checkpoint, read_metrics, read_run
 from mrdib.training.sampler import BPRSampler
 from mrdib.training.trainer import Callback
@@ -60,7 +60,7 @@ def test_resume_continues_exactly_where_it_stopped(small_data, tmp_path, monkeyp
     straight_dir, straight = train_run(fast_config(tmp_path / "a", mrdib__enabled=True), progress=False,
                                        data=small_data)
 
-    import mrdib.runner as runner
+    import mrdib.training.runner as runner
 
     real_build = runner.build_trainer
     monkeypatch.setattr(runner, "build_trainer",

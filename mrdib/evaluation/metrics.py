@@ -18,12 +18,8 @@ from collections.abc import Sequence
 
 import torch
 
-METRIC_NAMES: tuple[str, ...] = ("recall", "precision", "map", "ndcg")
+from mrdib.core.names import METRIC_NAMES, metric_keys  # noqa: F401  (metric_keys: part of this module's API)
 
-
-def metric_keys(ks: Sequence[int] = (5, 10, 20)) -> list[str]:
-    """Result keys in a stable order: metric by metric, each at increasing k ("recall@5", ...)."""
-    return [f"{name}@{k}" for name in METRIC_NAMES for k in sorted(ks)]
 
 
 def topk_metrics(

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from mrdib.cli import command
-from mrdib.config import resolve_config
-from mrdib.device import WALKTHROUGH_THREADS
-from mrdib.errors import MrdibError
-from mrdib.io import atomic_write_json
+from mrdib.commands.main import command
+from mrdib.core.config import resolve_config
+from mrdib.core.device import WALKTHROUGH_THREADS
+from mrdib.core.errors import MrdibError
+from mrdib.core.io import atomic_write_json
 from mrdib.runs.reader import list_runs, read_run
 from mrdib.runs.writer import CONFIG_FILE, RESUME_FILE, utc_now
 
@@ -111,7 +111,7 @@ def _demo_config(artifacts: Path, run: DemoRun, epochs: int, threads: int):
 
 def _train_or_resume(artifacts: Path, run: DemoRun, epochs: int, threads: int) -> Path:
     """Skip a finished run, resume an interrupted one, start over one that never finished an epoch."""
-    from mrdib.runner import resume_run, train_run
+    from mrdib.training.runner import resume_run, train_run
 
     run_dir = artifacts / "runs" / run.run_id
     if (run_dir / CONFIG_FILE).exists():

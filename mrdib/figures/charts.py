@@ -1,6 +1,6 @@
 """Plotly figures of runs (projections, sensitivity curves, training traces, cost) and their export.
 
-Every builder takes plain arrays or the frames of `mrdib.tables` and returns a `go.Figure`,
+Every builder takes plain arrays or the frames of `mrdib.results.tables` and returns a `go.Figure`,
 so the dashboard, the notebooks and the report draw the same pictures. No streamlit here.
 """
 
@@ -17,8 +17,9 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from mrdib.errors import MrdibError
-from mrdib.tables import ALPHAS, IMPROVEMENT, MRDIB, ema_smooth
+from mrdib.core.errors import MrdibError
+from mrdib.core.names import ALPHA_NAMES as ALPHAS
+from mrdib.core.names import IMPROVEMENT, MRDIB
 
 TEMPLATE = "plotly_white"
 PALETTE = qualitative.Plotly
@@ -38,6 +39,21 @@ class ProjectionPanel:
     modality: np.ndarray  # [n_points] modality name per point
     color: np.ndarray | None = None  # [n_points] optional value (planted factor, cluster id)
     caption: str = ""
+
+
+def ema_smooth(values: Iterable[float], weight: float) -> np.ndarray:
+    """Exponential moving average with start-up bias correction (the experiment trackers' smoothing):
+    weight 0 returns the values, 0.9 averages over roughly the last ten."""
+    values = np.asarray(list(values), dtype=float)
+    if not 0 <= weight < 1:
+        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
+    smoothed = np.empty_like(values)
+    average, debias = 0.0, 0.0
+    for index, value in enumerate(values):
+        average = weight * average + (1 - weight) * value
+        debias = weight * debias + (1 - weight)
+        smoothed[index] = average / debias
+    return smoothed
 
 
 def projection_figure(panels: Sequence[ProjectionPanel], color_title: str = "", categorical: bool = False,
@@ -108,7 +124,7 @@ def alpha_text(value: float) -> str:
 def sensitivity_figure(frame: pd.DataFrame, metrics: Iterable[str] | None = None, height: int = 380,
                        split: str = "test", baseline: dict[str, float] | None = None, title: str = "") -> go.Figure:
     """Figure 4 (a-c): one panel per alpha, metric against the alpha on a log axis, error bars = std
-    over seeds, one curve per metric (from `mrdib.tables.sensitivity_frame`). Ticks sit at the alphas
+    over seeds, one curve per metric (from `mrdib.results.tables.sensitivity_frame`). Ticks sit at the alphas
     that were run, written as decimals and turned upright so close values (0.005, 0.01) stay legible,
     with room at both ends so labels of neighbouring panels do not meet. `baseline` ({metric: value})
     draws each metric's baseline as a dashed line in every panel; a panel with one alpha value says so."""
@@ -348,3 +364,48 @@ def pid_figure(frame: pd.DataFrame, title: str = "") -> go.Figure:
         margin=dict(l=60, r=20, t=80, b=50))
     fig.update_yaxes(autorange="reversed", automargin=True)
     return fig
+
+
+def sensitivity_plot(frame: pd.DataFrame, dataset: str, backbone: str, metric: str = "recall@5") -> go.Figure:
+    """The dashboard's sensitivity figure (`mrdib.figures.charts.sensitivity_figure`): one panel per alpha on a
+    log axis, a valid and a test curve with std error bars, the value validation chose starred, and
+    the tuned baseline's valid and test levels as dashed lines."""
+    rows = frame[(frame.dataset == dataset) & (frame.backbone == backbone) & (frame.metric == metric)]
+    baseline, rows = rows[rows.alpha == "baseline"], rows[rows.alpha != "baseline"]
+    curves = rows.assign(metric=rows.split + " " + rows.metric, seeds=rows.n)
+    figure = sensitivity_figure(curves[["alpha", "value", "metric", "mean", "std", "seeds"]],
+                                metrics=[f"valid {metric}", f"test {metric}"])
+    first = True
+    for column, alpha in enumerate(ALPHAS, start=1):
+        chosen = rows[(rows.alpha == alpha) & (rows.split == "valid") & rows.chosen.astype(bool)]
+        if len(chosen):
+            figure.add_trace(go.Scatter(x=chosen.value, y=chosen["mean"], mode="markers", name="chosen on valid",
+                                        legendgroup="chosen", showlegend=first,
+                                        marker={"symbol": "star", "size": 14, "color": "black"}), row=1, col=column)
+            first = False
+    # The tuned baseline, on the seeds the curves used. Its valid and test levels are often a few
+    # thousandths apart, so their labels go to opposite ends of the line to stay readable.
+    label_side = {"valid": "top left", "test": "top right"}
+    for level in baseline.itertuples(index=False):
+        figure.add_hline(y=level.mean, row="all", col="all", line={"dash": "dash", "width": 1, "color": "grey"},
+                         annotation_text=f"baseline {level.split}",
+                         annotation_position=label_side[level.split],
+                         annotation_font={"size": 11, "color": "grey"})
+    figure.update_yaxes(title_text=metric, row=1, col=1)
+    figure.update_layout(title=f"{backbone} on {dataset}: sensitivity of {metric}", width=1000, height=420,
+                         margin={"t": 90})
+    return figure
+
+
+def improvement_plot(table: pd.DataFrame, metric: str = "recall@5") -> go.Figure:
+    """The dashboard's improvement bars (`mrdib.figures.charts.improvement_figure`) from Table 1, measured
+    beside the paper's reported improvement where the paper has the pair."""
+    rows = table[table.metric == metric]
+    comparison = pd.DataFrame({"dataset": rows.dataset, "backbone": rows.backbone, "variant": IMPROVEMENT,
+                               metric: rows.improvement_pct})
+    if rows.paper_improvement_pct.notna().any():
+        comparison[f"{metric} paper"] = rows.paper_improvement_pct
+    figure = improvement_figure(comparison, metric)
+    figure.update_layout(title=f"test {metric}: +MRdIB vs baseline (alphas chosen on validation)", width=800,
+                         margin={"t": 60})
+    return figure

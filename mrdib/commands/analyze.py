@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mrdib.cli import Handler, command, default_artifacts
-from mrdib.errors import RunError
+from mrdib.commands.main import Handler, command, default_artifacts
+from mrdib.core.errors import RunError
 
 
 def resolve_run_dir(run: str, artifacts: str | None) -> Path:
@@ -48,7 +48,7 @@ def _analyze_command(parser: argparse.ArgumentParser) -> Handler:
         import torch
 
         from mrdib.analysis.analyze import AnalysisSettings, analyze_run
-        from mrdib.analysis.tables import analysis_table
+        from mrdib.analysis.summaries import analysis_table
         from mrdib.runs.writer import ANALYSIS_FILE
 
         if args.threads:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mrdib.errors import RunError
-from mrdib.io import atomic_save_npz
+from mrdib.core.errors import RunError
+from mrdib.core.io import atomic_save_npz
 from mrdib.runs.reader import embedded_modalities, load_embeddings
 from mrdib.runs.writer import EMBEDDINGS_FILE
 

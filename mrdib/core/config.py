@@ -12,7 +12,8 @@ from typing import Any
 
 import yaml
 
-from mrdib.errors import ConfigError
+from mrdib.core.names import metric_keys
+from mrdib.core.errors import ConfigError
 
 
 class _YamlLoader(yaml.SafeLoader):
@@ -207,8 +208,6 @@ def resolve_config(
 def validate_train_config(train: TrainConfig) -> None:
     """Settings that would only fail after an epoch of training fail here, in one line: the stop
     metric must be one that the `topk` cut-offs produce."""
-    from mrdib.metrics import metric_keys
-
     if not train.topk or any(k < 1 for k in train.topk):
         raise ConfigError(f"train.topk must be one or more positive integers, got {list(train.topk)}")
     produced = metric_keys(train.topk)

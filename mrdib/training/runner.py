@@ -8,11 +8,11 @@ from pathlib import Path
 import torch
 
 from mrdib.backbones import get_backbone
-from mrdib.config import RunConfig, validate_train_config
+from mrdib.core.config import RunConfig, validate_train_config
 from mrdib.data import load_dataset
 from mrdib.data.dataset import InteractionData
-from mrdib.device import resolve_device
-from mrdib.errors import RunError
+from mrdib.core.device import resolve_device
+from mrdib.core.errors import RunError
 from mrdib.objective.plugin import MRdIB
 from mrdib.runs.writer import CONFIG_FILE, RESUME_FILE, RunWriter, environment_info, new_run_id, utc_now
 from mrdib.training.callbacks import ProgressCallback, RunFolderCallback

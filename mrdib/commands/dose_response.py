@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from mrdib.cli import Handler, add_train_options, command, default_artifacts, parse_params, train_options
+from mrdib.commands.main import Handler, add_train_options, command, default_artifacts, parse_params, train_options
 
 
 @command("dose-response", "vary one alpha (or each in turn) and report the quantity it targets beside accuracy")
@@ -33,8 +33,8 @@ def _dose_response_command(parser: argparse.ArgumentParser) -> Handler:
     def handle(args: argparse.Namespace) -> int:
         from mrdib.dose_response.core import (DEFAULT_BASE, DEFAULT_VALUES, DoseResponseSpec, report_text,
                                               run_dose_response, summary_frame)
-        from mrdib.dose_response.figure import dose_response_figure
-        from mrdib.io import atomic_write_bytes
+        from mrdib.figures.dose_response import dose_response_figure
+        from mrdib.core.io import atomic_write_bytes
 
         spec = DoseResponseSpec(
             data=args.data, backbone=args.backbone, terms=[args.term],

@@ -14,10 +14,10 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from mrdib.experiments.report import (TABLE_METRICS, VARIANT_LABELS, VARIANT_ORDER, Report, UnanalysedRun,
-                                      improvement_plot, sensitivity_plot)
-from mrdib.experiments.stats import MeanStd
-from mrdib.io import atomic_write_bytes
+from mrdib.figures.charts import improvement_plot, sensitivity_plot
+from mrdib.results.report import TABLE_METRICS, VARIANT_LABELS, VARIANT_ORDER, Report, UnanalysedRun
+from mrdib.results.stats import MeanStd
+from mrdib.core.io import atomic_write_bytes
 
 METRIC_LABELS = {"recall": "R", "precision": "P", "map": "MAP", "ndcg": "NDCG"}
 SIGNIFICANCE = 0.05
@@ -182,8 +182,8 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 
 def latex_table(frame: pd.DataFrame, caption: str = "", label: str = "") -> str:
-    """A booktabs table (needs \\usepackage{booktabs}) through the dashboard's exporter, `mrdib.tables.to_latex`."""
-    from mrdib.tables import to_latex
+    """A booktabs table (needs \\usepackage{booktabs}) through the dashboard's exporter, `mrdib.results.tables.to_latex`."""
+    from mrdib.results.tables import to_latex
 
     return to_latex(frame.reset_index(drop=True), caption=caption, label=label)
 

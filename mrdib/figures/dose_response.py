@@ -13,8 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mrdib.dose_response.core import TARGETS, TERM_TITLES, TERMS
-from mrdib.plots import PALETTE, TEMPLATE
+from mrdib.analysis.targets import TARGETS, TERM_TITLES, TERMS
+from mrdib.figures.charts import PALETTE, TEMPLATE
 
 
 def alpha_positions(values: list[float] | np.ndarray) -> tuple[np.ndarray, list[float], list[str]]:
@@ -63,15 +63,3 @@ def dose_response_figure(summary: pd.DataFrame, k: int = 5, terms: list[str] | N
                             "(mean ± std over seeds)",
                       legend=dict(orientation="h", y=-0.12))
     return fig
-
-
-def verdict_frame(result: dict[str, Any]) -> pd.DataFrame:
-    """The verdicts of a result as a table: term, quantity, expected direction, low/high, verdict."""
-    from mrdib.dose_response.core import verdict_line
-
-    rows = [{"term": v["term"], "quantity": v["label"], "primary": v["primary"], "expected": v["expected"],
-             "smallest alpha": v["alpha_low"], "value there": v["low"],
-             "largest alpha": v["alpha_high"], "value at largest": v["high"],
-             "as the paper says": v["as_expected"], "outcome": v.get("outcome"),
-             "verdict": verdict_line(v)} for v in result.get("verdicts", [])]
-    return pd.DataFrame(rows)

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any, Callable, Sequence
 
-from mrdib.errors import MrdibError
+from mrdib.core.errors import MrdibError
 
 Handler = Callable[[argparse.Namespace], int]
 CommandSetup = Callable[[argparse.ArgumentParser], Handler]
@@ -121,8 +121,8 @@ def _train_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
     def handle(args: argparse.Namespace) -> int:
-        from mrdib.config import read_config_file, resolve_config
-        from mrdib.runner import resume_run, train_run
+        from mrdib.core.config import read_config_file, resolve_config
+        from mrdib.training.runner import resume_run, train_run
 
         progress = False if args.quiet else None
         if args.resume:
@@ -161,8 +161,8 @@ def _load_optional_commands() -> None:
     import importlib
     import importlib.util
 
-    for module in ("mrdib.demo", "mrdib.dashboard", "mrdib.analysis.cli", "mrdib.experiments.cli",
-                   "mrdib.dose_response.cli"):
+    for module in ("mrdib.commands.demo", "mrdib.commands.dashboard", "mrdib.commands.analyze", "mrdib.commands.experiments",
+                   "mrdib.commands.dose_response"):
         try:
             spec = importlib.util.find_spec(module)
         except ModuleNotFoundError:

@@ -1,4 +1,4 @@
-"""Sub-commands `sweep`, `tune` and `report` (registered on import by `mrdib.cli`).
+"""Sub-commands `sweep`, `tune` and `report` (registered on import by `mrdib.commands.main`).
 
 Heavy imports (torch, optuna, plotly) happen inside the handlers, so `mrdib --help` stays fast.
 """
@@ -10,8 +10,8 @@ import shlex
 import sys
 from typing import Any
 
-from mrdib.cli import Handler, add_train_options, command, default_artifacts, parse_params, train_options
-from mrdib.errors import MrdibError
+from mrdib.commands.main import Handler, add_train_options, command, default_artifacts, parse_params, train_options
+from mrdib.core.errors import MrdibError
 
 
 def _invocation(name: str, args: argparse.Namespace, positional: tuple[str, ...] = (),
@@ -107,7 +107,7 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
 
 
 def _add_engine_options(parser: argparse.ArgumentParser, default: str) -> None:
-    from mrdib.experiments.engine import DEFAULT_GRACE, DEFAULT_HEARTBEAT
+    from mrdib.runs.database import DEFAULT_GRACE, DEFAULT_HEARTBEAT
 
     parser.add_argument("--storage", help=f"database URL every worker joins, e.g. postgresql://USER:PASSWORD@HOST/DB "
                                           f"(default {default})")
@@ -137,7 +137,7 @@ def _print_progress(sweep: Any, artifacts: str, storage: str | None) -> int:
 
 def _run_values(args: argparse.Namespace) -> dict[str, Any]:
     """Fixed run settings of every trial, from --config and the command line."""
-    from mrdib.config import read_config_file
+    from mrdib.core.config import read_config_file
 
     values: dict[str, Any] = read_config_file(args.config) if args.config else {}
     for key in ("data", "backbone", "artifacts", "run_id"):
@@ -231,8 +231,9 @@ def _report_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--no-png", dest="png", action="store_false", help="skip the PNG figures")
 
     def handle(args: argparse.Namespace) -> int:
-        from mrdib.experiments.render import write_report
-        from mrdib.experiments.report import build_report, report_from_runs_table
+        from mrdib.results.render import write_report
+        from mrdib.experiments.sweep_report import build_report
+        from mrdib.results.report import report_from_runs_table
 
         if args.study and not args.storage:
             raise MrdibError("--study needs --storage (the database the study lives in)")

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from mrdib.data.dataset import InteractionData
-from mrdib.evaluation import SPLITS, EvalConfig, RankingEvaluator
+from mrdib.evaluation.ranking import SPLITS, EvalConfig, RankingEvaluator
 
 POPULARITY_COLUMNS = ("dataset", "split", "metric", "value")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from mrdib.errors import ConfigError
+from mrdib.core.errors import ConfigError
 
 # Torch and BLAS threads for the demo runs and the notebooks' walkthroughs: tiny fits on a busy
 # machine run fastest on one thread (a second spinning thread slowed them up to 17x under load).

@@ -18,8 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mrdib.cli import command, default_artifacts
-from mrdib.errors import MrdibError
+from mrdib.commands.main import command, default_artifacts
+from mrdib.core.errors import MrdibError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501
@@ -64,7 +64,7 @@ def _dashboard_command(parser: argparse.ArgumentParser):
                         help="do not build the demo runs, even when the folder has none")
 
     def handle(args: argparse.Namespace) -> int:
-        from mrdib import demo
+        from mrdib.commands import demo
 
         main = app_main()
         if importlib.util.find_spec("streamlit") is None:

@@ -15,8 +15,8 @@ import scipy.sparse as sp
 import torch
 
 from mrdib.data.dataset import InteractionData
-from mrdib.errors import ConfigError, DataError
-from mrdib.metrics import metric_keys, topk_metrics
+from mrdib.core.errors import ConfigError, DataError
+from mrdib.evaluation.metrics import metric_keys, topk_metrics
 
 SPLITS = ("valid", "test")
 

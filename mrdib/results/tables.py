@@ -14,11 +14,12 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from mrdib.core.names import ALPHA_NAMES, BASELINE, IMPROVEMENT, METRIC_NAMES, MRDIB
+from mrdib.figures.charts import ema_smooth  # noqa: F401  (kept importable from here)
 from mrdib.reference import paper_table
 
-METRICS = ("recall", "precision", "map", "ndcg")
-ALPHAS = ("a1", "a2", "a3")
-BASELINE, MRDIB, IMPROVEMENT = "baseline", "+MRdIB", "improvement %"
+METRICS = METRIC_NAMES
+ALPHAS = ALPHA_NAMES
 # Table 2 variants: which alphas are switched off, relative to the full setting.
 ABLATION_VARIANTS = {
     "baseline": None,
@@ -290,21 +291,6 @@ def traces_frame(metrics_by_run: Mapping[str, list[dict[str, Any]]]) -> pd.DataF
                 elif group in ("train_seconds", "eval_seconds") and isinstance(values, (int, float)):
                     rows.append((run_id, epoch, f"time/{group}", float(values)))
     return pd.DataFrame(rows, columns=["run", "epoch", "series", "value"])
-
-
-def ema_smooth(values: Iterable[float], weight: float) -> np.ndarray:
-    """Exponential moving average with start-up bias correction (the experiment trackers' smoothing):
-    weight 0 returns the values, 0.9 averages over roughly the last ten."""
-    values = np.asarray(list(values), dtype=float)
-    if not 0 <= weight < 1:
-        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
-    smoothed = np.empty_like(values)
-    average, debias = 0.0, 0.0
-    for index, value in enumerate(values):
-        average = weight * average + (1 - weight) * value
-        debias = weight * debias + (1 - weight)
-        smoothed[index] = average / debias
-    return smoothed
 
 
 # -- presentation -----------------------------------------------------------------------------

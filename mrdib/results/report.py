@@ -5,7 +5,7 @@ Runs are read through `mrdib.runs.reader` only and grouped into configurations; 
 and data set the baseline and the +MRdIB alphas are chosen by validation (see `selection`),
 and the chosen configurations' test metrics are what the tables show, as mean plus/minus std
 over seeds with a paired t-test across seeds. Tables are tidy pandas frames (one number per
-cell, for CSV); `mrdib.experiments.render` turns them into Markdown and LaTeX.
+cell, for CSV); `mrdib.results.render` turns them into Markdown and LaTeX.
 """
 
 from __future__ import annotations
@@ -19,12 +19,15 @@ from typing import Any, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from mrdib.errors import MrdibError
-from mrdib.experiments.plan import ABLATIONS, ALPHA_NAMES
-from mrdib.experiments.selection import ConfigResults, Selection, choose, group_runs, settings_from_key
-from mrdib.experiments.stats import improvement_percent, mean_std, paired_test
-from mrdib.popularity import popularity_table
+from mrdib.core.errors import MrdibError
+from mrdib.core.names import ALPHA_NAMES
+from mrdib.core.variants import ABLATIONS
+from mrdib.results.selection import ConfigResults, Selection, choose, group_runs
+from mrdib.runs.identity import settings_from_key
+from mrdib.results.stats import improvement_percent, mean_std, paired_test
+from mrdib.evaluation.popularity import popularity_table
 from mrdib.runs.reader import RunRecord, list_runs, read_metrics
+from mrdib.runs.table import read_runs_table, row_values
 
 TABLE_METRICS: tuple[str, ...] = ("recall@5", "precision@5", "map@5", "ndcg@5")
 VARIANT_ORDER: tuple[str, ...] = ("baseline", "full", *ABLATIONS)
@@ -139,7 +142,7 @@ def ablation_groups(selection: Selection, groups: list[ConfigResults], metric: s
                     ) -> dict[str, tuple[ConfigResults, bool]]:
     """Per ablation, its configuration at the chosen alphas (True) or, failing that, the best one
     by validation among that ablation's runs (False: the other alphas differ from the chosen)."""
-    from mrdib.experiments.selection import select_by_validation
+    from mrdib.results.selection import select_by_validation
 
     mine = [g for g in groups if (g.dataset, g.backbone) == (selection.dataset, selection.backbone)]
     by_key = {g.key: g for g in mine}
@@ -353,12 +356,6 @@ def runs_table(groups: list[ConfigResults]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def row_values(row: dict[str, Any], prefix: str) -> dict[str, float]:
-    """{name: value} of a runs-table row's columns `<prefix><name>` (empty cells left out)."""
-    return {k[len(prefix):]: float(v) for k, v in row.items()
-            if k.startswith(prefix) and v is not None and not pd.isna(v)}
-
-
 def groups_from_runs_table(frame: pd.DataFrame) -> list[ConfigResults]:
     """The groups `runs_table` was made from (without run folders: budgets and mechanism from the table)."""
     groups: dict[str, ConfigResults] = {}
@@ -442,67 +439,7 @@ def sensitivity(selections: dict[tuple[str, str], Selection], groups: list[Confi
                                        "n", "chosen"])
 
 
-def sensitivity_plot(frame: pd.DataFrame, dataset: str, backbone: str, metric: str = "recall@5") -> go.Figure:
-    """The dashboard's sensitivity figure (`mrdib.plots.sensitivity_figure`): one panel per alpha on a
-    log axis, a valid and a test curve with std error bars, the value validation chose starred, and
-    the tuned baseline's valid and test levels as dashed lines."""
-    from mrdib.plots import sensitivity_figure
-
-    rows = frame[(frame.dataset == dataset) & (frame.backbone == backbone) & (frame.metric == metric)]
-    baseline, rows = rows[rows.alpha == "baseline"], rows[rows.alpha != "baseline"]
-    curves = rows.assign(metric=rows.split + " " + rows.metric, seeds=rows.n)
-    figure = sensitivity_figure(curves[["alpha", "value", "metric", "mean", "std", "seeds"]],
-                                metrics=[f"valid {metric}", f"test {metric}"])
-    first = True
-    for column, alpha in enumerate(ALPHA_NAMES, start=1):
-        chosen = rows[(rows.alpha == alpha) & (rows.split == "valid") & rows.chosen.astype(bool)]
-        if len(chosen):
-            figure.add_trace(go.Scatter(x=chosen.value, y=chosen["mean"], mode="markers", name="chosen on valid",
-                                        legendgroup="chosen", showlegend=first,
-                                        marker={"symbol": "star", "size": 14, "color": "black"}), row=1, col=column)
-            first = False
-    # The tuned baseline, on the seeds the curves used. Its valid and test levels are often a few
-    # thousandths apart, so their labels go to opposite ends of the line to stay readable.
-    label_side = {"valid": "top left", "test": "top right"}
-    for level in baseline.itertuples(index=False):
-        figure.add_hline(y=level.mean, row="all", col="all", line={"dash": "dash", "width": 1, "color": "grey"},
-                         annotation_text=f"baseline {level.split}",
-                         annotation_position=label_side[level.split],
-                         annotation_font={"size": 11, "color": "grey"})
-    figure.update_yaxes(title_text=metric, row=1, col=1)
-    figure.update_layout(title=f"{backbone} on {dataset}: sensitivity of {metric}", width=1000, height=420,
-                         margin={"t": 90})
-    return figure
-
-
-def improvement_plot(table: pd.DataFrame, metric: str = "recall@5") -> go.Figure:
-    """The dashboard's improvement bars (`mrdib.plots.improvement_figure`) from Table 1, measured
-    beside the paper's reported improvement where the paper has the pair."""
-    from mrdib.plots import improvement_figure
-    from mrdib.tables import IMPROVEMENT
-
-    rows = table[table.metric == metric]
-    comparison = pd.DataFrame({"dataset": rows.dataset, "backbone": rows.backbone, "variant": IMPROVEMENT,
-                               metric: rows.improvement_pct})
-    if rows.paper_improvement_pct.notna().any():
-        comparison[f"{metric} paper"] = rows.paper_improvement_pct
-    figure = improvement_figure(comparison, metric)
-    figure.update_layout(title=f"test {metric}: +MRdIB vs baseline (alphas chosen on validation)", width=800,
-                         margin={"t": 60})
-    return figure
-
-
 # -- putting it together ----------------------------------------------------------------------
-
-def read_sweep_plan(artifacts: str | Path, name: str) -> dict[str, Any]:
-    path = Path(artifacts) / "sweeps" / f"{name}.json"
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise MrdibError(f"{path}: no such sweep plan; run `python -m mrdib sweep CONFIG` first or drop --sweep")
-    except ValueError as exc:
-        raise MrdibError(f"{path}: unreadable sweep plan ({exc})")
-
 
 def compute_budget(groups: list[ConfigResults]) -> dict[str, float]:
     """Runs, epochs and summed train+eval seconds of every run the report uses (from metrics.jsonl,
@@ -516,86 +453,6 @@ def compute_budget(groups: list[ConfigResults]) -> dict[str, float]:
             epochs += int(budget["epochs"])
             seconds += float(budget["seconds"])
     return {"runs": runs, "epochs": epochs, "seconds": seconds}
-
-
-def storage_sweep_plan(url: str, name: str) -> dict[str, Any]:
-    """What the report says about a sweep read from its study: settings and every machine's calls."""
-    import optuna
-
-    from mrdib.experiments.engine import plain_storage
-    from mrdib.runs.storage import SWEEP_PREFIX
-
-    attrs = optuna.load_study(study_name=f"{SWEEP_PREFIX}{name}", storage=plain_storage(url)).user_attrs
-    calls = sorted((v for k, v in attrs.items() if k.startswith("call:")), key=lambda c: c.get("started", ""))
-    return {"name": name, "config": attrs.get("sweep", {}), "config_path": None, "history": calls}
-
-
-def build_report(artifacts: str | Path, sweeps: Sequence[str] = (), metric: str = "recall@5",
-                 storage: str | None = None, studies: Sequence[str] = ()) -> Report:
-    """Read the runs (all finished ones, or only those of the named sweeps) and build every table.
-
-    With `storage` (a study database URL) the runs are read from the trials of its studies (the
-    named sweeps and tuning studies, or all), so runs trained on other machines are included.
-    """
-    if storage:
-        from mrdib.runs.storage import SWEEP_PREFIX, storage_records
-
-        names = [f"{SWEEP_PREFIX}{name}" for name in sweeps] + list(studies)
-        records = storage_records(storage, names or None, artifacts)
-        plans = [storage_sweep_plan(storage, name) for name in sweeps]
-        run_ids = None
-    else:
-        plans = [read_sweep_plan(artifacts, name) for name in sweeps]
-        run_ids = {p["run_id"] for plan in plans for p in plan.get("points", [])} if plans else None
-        records = list_runs(artifacts) + folderless_sweep_records(artifacts, sweeps)
-    groups = group_runs(records, run_ids)
-    mark_in_progress(groups, plans)
-    if not groups:
-        where = f"sweep {', '.join(sweeps)}" if sweeps else (storage and "the storage") or str(Path(artifacts) / "runs")
-        raise MrdibError(f"{where}: no finished runs to report on; train or sweep first")
-    attach_mechanism(groups)
-    return report_from_groups(groups, metric, plans)
-
-
-def folderless_sweep_records(artifacts: str | Path, sweeps: Sequence[str]) -> list[RunRecord]:
-    """Runs the named sweeps' own studies hold as done but this machine has no folder for: restored
-    from a committed runs table (`mrdib sweep --restore-from`), or trained elsewhere on a shared study."""
-    from mrdib.experiments.engine import sqlite_url
-    from mrdib.experiments.sweep import study_name, sweep_database
-    from mrdib.runs.storage import storage_records
-
-    records: list[RunRecord] = []
-    for name in sweeps:
-        database = sweep_database(artifacts, name)
-        if database.is_file():
-            records += [r for r in storage_records(sqlite_url(database), [study_name(name)], artifacts)
-                        if not r.run_dir.is_dir()]
-    return records
-
-
-def mark_in_progress(groups: list[ConfigResults], plans: list[dict[str, Any]]) -> None:
-    """Flag the groups of every (data set, backbone) whose sweep has points not done yet: its choice
-    may still change and its seeds are incomplete, so the report must not compare it."""
-    from mrdib.experiments.plan import dataset_label
-
-    open_pairs = {(dataset_label(p["dataset"]), p["backbone"]) for plan in plans for p in plan.get("points", [])
-                  if p.get("status") != "done"}
-    for group in groups:
-        group.in_progress = (group.dataset, group.backbone) in open_pairs
-
-
-def read_runs_table(path: str | Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise MrdibError(f"{path}: no such runs table; `mrdib report` writes runs.csv beside results.md")
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise MrdibError(f"{path}: unreadable runs table ({exc})")
-    missing = {"config", "dataset", "backbone", "variant", "seed"} - set(frame.columns)
-    if missing or frame.empty:
-        raise MrdibError(f"{path}: not a runs table written by `mrdib report` "
-                         f"({'missing column ' + sorted(missing)[0] if missing else 'no rows'})")
-    return frame
 
 
 def report_from_runs_table(path: str | Path, metric: str = "recall@5") -> Report:

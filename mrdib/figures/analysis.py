@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mrdib.plots import PALETTE, TEMPLATE
+from mrdib.figures.charts import PALETTE, TEMPLATE
 
 Analyses = dict[str, dict[str, Any]]
 SUMMARY_LABELS = {"unique_kept": "own unique factor", "noise_recoverable": "own noise",
@@ -23,7 +23,7 @@ def redundancy_figure(analyses: Analyses, view: str = "samples") -> go.Figure:
     """Per modality pair, on posterior samples (or `view="means"`): held-out Gaussian (CCA) MI,
     early-stopped MINE beside its shuffled-pair control (error bars: std over folds/restarts), and
     linear CKA. A baseline's samples are its means."""
-    from mrdib.analysis.tables import redundancy_views
+    from mrdib.analysis.summaries import redundancy_views
 
     # Short panel titles (three side by side print over each other when long); units on the y axes.
     fig = make_subplots(rows=1, cols=3, subplot_titles=["Gaussian MI (held-out)", "MINE (hatched: shuffled)",

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from mrdib.experiments.plan import Alphas, alphas_of, identity_dict, variant_of
+from mrdib.core.variants import Alphas, alphas_of, variant_of
+from mrdib.runs.identity import config_key
 from mrdib.runs.reader import RunRecord
 
 
@@ -57,24 +58,6 @@ class ConfigResults:
         for name in names:
             raw["mrdib"][name] = 0.0
         return json.dumps(raw, sort_keys=True, default=str)
-
-
-def config_key(config: dict[str, Any]) -> str:
-    """What identifies a configuration across seeds: the run's identity minus its seed."""
-    raw = {k: v for k, v in config.items() if k not in ("run_id", "created", "env", "format_version", "dataset")}
-    identity = identity_dict({**raw, "train": dict(raw.get("train", {})), "mrdib": dict(raw.get("mrdib", {}))})
-    identity["train"].pop("seed", None)
-    identity["dataset_name"] = config.get("dataset", {}).get("name", "?")
-    if identity["mrdib"].get("enabled"):
-        for name in ("a1", "a2", "a3"):
-            identity["mrdib"][name] = float(identity["mrdib"].get(name, 0.0))
-    return json.dumps(identity, sort_keys=True, default=str)
-
-
-def settings_from_key(key: str) -> dict[str, Any]:
-    """The run settings a `config_key` holds, as `mrdib train --config` takes them: the key less the
-    data set label it adds (the seed, which the key leaves out, is given apart)."""
-    return {k: v for k, v in json.loads(key).items() if k != "dataset_name"}
 
 
 def group_runs(records: Iterable[RunRecord], run_ids: set[str] | None = None) -> list[ConfigResults]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from mrdib.errors import RunError
+from mrdib.core.errors import RunError
 from mrdib.runs.reader import read_analysis
 
 Analysis = dict[str, Any]
