@@ -50,3 +50,18 @@ def backbone_config(name: str, tmp_path: Path, **mrdib) -> RunConfig:
     cfg.train.epochs = 2
     cfg.mrdib = MRdIBConfig(**mrdib)
     return cfg
+
+
+def identity_columns(backbone: str, dataset: str, mrdib: bool, alphas=(0.0, 0.0, 0.0), setting: object = "s1"
+                     ) -> dict[str, str]:
+    """The `config` and `variant` columns `mrdib.runs.reader.runs_frame` gives a run, for hand-made
+    runs frames: one configuration key per (backbone, data set, alphas, training setting)."""
+    import json
+
+    from mrdib.core.variants import variant_of
+
+    settings = ({"enabled": True, **{name: float(v) for name, v in zip(("a1", "a2", "a3"), alphas)}}
+                if mrdib else {"enabled": False})
+    key = json.dumps({"backbone": backbone, "dataset_name": dataset, "mrdib": settings, "train": {"setting": setting}},
+                     sort_keys=True)
+    return {"config": key, "variant": variant_of(settings)}

@@ -6,24 +6,21 @@ from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import load_runs
 from app.lib.view import require_runs, styled
 from mrdib.figures.charts import improvement_figure
-from mrdib.results.tables import best_mask, comparison_table, finished_runs, format_table, left_out_runs, metric_names
+from mrdib.results.tables import best_mask, comparison_table, finished_runs, format_table, metric_names, selections
 
 st.title("Metrics table")
 runs = load_runs()
 require_runs(finished_runs(runs), "finished runs")
 
 with st.container(border=True):
-    first, second, third, fourth = st.columns(4)
+    first, second, third = st.columns(3)
     more_k = first.toggle("Also @10 and @20", key="metrics_more_k")
     split = second.segmented_control("Split", ["test", "valid"], default="test", key="metrics_split") or "test"
-    choice = third.selectbox("+MRdIB setting per backbone", ["reference", "best_valid"], key="metrics_alpha_choice",
-                             format_func={"reference": "most runs (sweep centre)",
-                                          "best_valid": "best on validation"}.get)
-    datasets = fourth.multiselect("Data set", sorted(runs["dataset"].unique()), key="metrics_dataset")
+    datasets = third.multiselect("Data set", sorted(runs["dataset"].unique()), key="metrics_dataset")
 
 ks = (5, 10, 20) if more_k else (5,)
 metrics = metric_names(ks)
-table = comparison_table(runs, ks, split=split, alpha_choice=choice)
+table = comparison_table(runs, ks, split=split)
 if datasets:
     table = table[table["dataset"].isin(datasets)].reset_index(drop=True)
 
@@ -39,10 +36,11 @@ st.dataframe(styled(display, bold), hide_index=True, width="stretch", key="metri
              column_config={"alphas": st.column_config.TextColumn(width=175),
                             "variant": st.column_config.TextColumn(width=100),
                             "seeds": st.column_config.TextColumn(width=50)})
-left_out = left_out_runs(runs)
-if left_out:
-    st.caption(f"{left_out} finished runs trained with another setting (epochs, learning rate, ...) are left out: "
-               "per backbone and data set the setting with the most runs is shown (the Runs page lists `setting`).")
+candidates = {pair: (len({g.key for g in s.candidates}), s) for pair, s in selections(runs).items()}
+st.caption("Per backbone and data set, the baseline and the +MRdIB configuration with the best mean validation "
+           "recall@5 on the seeds the candidates share, as `mrdib report` chooses; test never chooses. "
+           + "; ".join(f"{backbone} on {dataset}: {n} +MRdIB configuration{'s' if n != 1 else ''} compared"
+                       for (dataset, backbone), (n, _) in sorted(candidates.items())) + ".")
 table_downloads(table, f"metrics_{split}", key="metrics_download", latex_table=display,
                 bold=bold.reindex(columns=display.columns, fill_value=False),
                 caption=f"Top-k {split} metrics, baseline vs +MRdIB (mean ± std over seeds).")

@@ -4,10 +4,11 @@ import streamlit as st
 
 from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import load_runs
-from app.lib.sensitivity import baseline_levels, richest_grid
+from app.lib.sensitivity import richest_grid
 from app.lib.view import require_runs
 from mrdib.figures.charts import sensitivity_figure
-from mrdib.results.tables import alphas_label, finished_runs, metric_names, reference_alphas, sensitivity_frame
+from mrdib.results.tables import (alphas_label, baseline_levels, chosen_alphas, finished_runs, metric_names,
+                                  sensitivity_frame)
 
 st.title("Sensitivity")
 runs = load_runs()
@@ -34,7 +35,7 @@ with st.container(border=True):
     if not settings:
         st.info(f"No {backbone} run on {dataset} has every alpha above zero yet.")
         st.stop()
-    default = reference_alphas(runs).get((dataset, backbone))
+    default = chosen_alphas(runs).get((dataset, backbone))  # the report's choice on validation
     reference = st.selectbox("Hold the other alphas at", settings, format_func=alphas_label, key="sens_reference",
                              index=settings.index(default) if default in settings else 0)
 
@@ -56,7 +57,7 @@ with st.container(border=True):
     single = [a for a in ("a1", "a2", "a3") if frame.loc[frame["alpha"] == a, "value"].nunique() == 1]
     st.caption(f"{backbone} on {dataset}, {split} metrics; each panel varies one alpha with the others at "
                f"{alphas_label(reference)}; error bars: std over seeds (none with one seed)"
-               + ("; dashed: the baseline's mean" if baseline else "; no baseline run to compare with")
+               + ("; dashed: the chosen baseline's mean" if baseline else "; no baseline run to compare with")
                + (f". Only one value of {', '.join(single)} was run, so its panel has no curve." if single else "."))
     figure_downloads(figure, f"sensitivity_{dataset}_{backbone}_{split}_{'-'.join(shown)}", key="sens_download")
 

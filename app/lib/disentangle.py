@@ -10,7 +10,7 @@ import pandas as pd
 from app.lib import loaders
 from mrdib.analysis import projections
 from mrdib.figures.charts import ProjectionPanel
-from mrdib.results.tables import ALPHAS, finished_runs, reference_alphas
+from mrdib.results.tables import ALPHAS, chosen_alphas, finished_runs
 
 METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 COLOR_MODALITY, COLOR_CLUSTER = "modality", "item cluster (k-means on the baseline's fused items)"
@@ -18,11 +18,11 @@ COLOR_MODALITY, COLOR_CLUSTER = "modality", "item cluster (k-means on the baseli
 
 def comparable_runs(runs: pd.DataFrame, dataset: str, backbone: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Finished baseline and +MRdIB runs of one backbone on one data set (they have embeddings),
-    by seed, with +MRdIB runs of the reference setting first (the pair a reader expects)."""
+    by seed, with +MRdIB runs of the chosen setting first (the pair a reader expects)."""
     done = finished_runs(runs)
     chosen = done[(done["dataset"] == dataset) & (done["backbone"] == backbone)].sort_values(["seed", "run_id"])
     ours = chosen[chosen["mrdib"].astype(bool)]
-    reference = reference_alphas(runs).get((dataset, backbone))
+    reference = chosen_alphas(runs).get((dataset, backbone))
     if reference is not None and not ours.empty:
         at_reference = ours[list(ALPHAS)].apply(lambda row: np.allclose(row.to_numpy(dtype=float), reference), axis=1)
         ours = pd.concat([ours[at_reference], ours[~at_reference]])

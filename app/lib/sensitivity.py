@@ -24,15 +24,3 @@ def richest_grid(runs: pd.DataFrame) -> tuple[str, str] | None:
     if not sizes:
         return None
     return min(sizes, key=lambda key: (-sizes[key], key))
-
-
-def baseline_levels(runs: pd.DataFrame, dataset: str, backbone: str, metrics: list[str], split: str
-                    ) -> dict[str, float]:
-    """{metric: mean over the baseline runs of the main training setting} for the reference lines."""
-    from mrdib.results.tables import main_setting_runs
-
-    done = main_setting_runs(runs)
-    if done.empty:
-        return {}
-    base = done[(done["dataset"] == dataset) & (done["backbone"] == backbone) & ~done["mrdib"].astype(bool)]
-    return {m: float(base[f"{split}/{m}"].mean()) for m in metrics if f"{split}/{m}" in base and len(base)}

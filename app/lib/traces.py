@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mrdib.results.tables import ALPHAS, reference_alphas
+from mrdib.results.tables import ALPHAS, chosen_alphas
 
 # Series shown first, in this order, when the runs have them.
 # The training bound beside the monitor's fresh estimate on posterior samples: a bound near 0
@@ -41,7 +41,7 @@ def default_runs(runs: pd.DataFrame) -> list[str]:
     baselines = runs[~runs["mrdib"].astype(bool)]
     full = []
     if "setting" in runs:
-        for (dataset, backbone), alphas in reference_alphas(runs).items():
+        for (dataset, backbone), alphas in chosen_alphas(runs).items():
             on_reference = ours[list(ALPHAS)].apply(lambda row: np.allclose(row.to_numpy(float), alphas), axis=1)
             at_reference = ours[(ours["dataset"] == dataset) & (ours["backbone"] == backbone) & on_reference]
             full.append(at_reference[at_reference["status"] == "done"])

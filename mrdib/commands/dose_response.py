@@ -31,10 +31,16 @@ def _dose_response_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def handle(args: argparse.Namespace) -> int:
-        from mrdib.dose_response.core import (DEFAULT_BASE, DEFAULT_VALUES, DoseResponseSpec, report_text,
-                                              run_dose_response, summary_frame)
-        from mrdib.figures.dose_response import dose_response_figure
         from mrdib.core.io import atomic_write_bytes
+        from mrdib.dose_response.core import (
+            DEFAULT_BASE,
+            DEFAULT_VALUES,
+            DoseResponseSpec,
+            report_text,
+            run_dose_response,
+            summary_frame,
+        )
+        from mrdib.figures.dose_response import dose_response_figure
 
         spec = DoseResponseSpec(
             data=args.data, backbone=args.backbone, terms=[args.term],

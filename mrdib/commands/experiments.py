@@ -50,7 +50,7 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
 
     def handle(args: argparse.Namespace) -> int:
         from mrdib.experiments.plan import first_stage, read_sweep_config, second_stage_size
-        from mrdib.experiments.sweep import run_sweep, run_state
+        from mrdib.experiments.sweep import run_state, run_sweep
 
         sweep = read_sweep_config(args.config)
         artifacts = args.artifacts or sweep.artifacts or default_artifacts()
@@ -231,8 +231,8 @@ def _report_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--no-png", dest="png", action="store_false", help="skip the PNG figures")
 
     def handle(args: argparse.Namespace) -> int:
-        from mrdib.results.render import write_report
         from mrdib.experiments.sweep_report import build_report
+        from mrdib.results.render import write_report
         from mrdib.results.report import report_from_runs_table
 
         if args.study and not args.storage:

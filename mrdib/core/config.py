@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from mrdib.core.names import metric_keys
 from mrdib.core.errors import ConfigError
+from mrdib.core.names import metric_keys
 
 
 class _YamlLoader(yaml.SafeLoader):

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mrdib.analysis.targets import CONTROLS, TARGETS, TERM_TITLES, TERMS, Target  # noqa: F401
 from mrdib.core.errors import ConfigError, MrdibError, RunError
 from mrdib.core.io import atomic_write_bytes, atomic_write_json
-from mrdib.analysis.targets import CONTROLS, TARGETS, TERM_TITLES, TERMS, Target  # noqa: F401
 from mrdib.runs.writer import utc_now
 
 # Values tried when none are given: off, then the paper's grid.

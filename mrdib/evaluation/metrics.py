@@ -21,7 +21,6 @@ import torch
 from mrdib.core.names import METRIC_NAMES, metric_keys  # noqa: F401  (metric_keys: part of this module's API)
 
 
-
 def topk_metrics(
     hits: torch.Tensor, n_targets: torch.Tensor, ks: Sequence[int] = (5, 10, 20)
 ) -> dict[str, torch.Tensor]:

@@ -14,8 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from mrdib.data.dataset import InteractionData
 from mrdib.core.errors import ConfigError, DataError
+from mrdib.data.dataset import InteractionData
 from mrdib.evaluation.metrics import metric_keys, topk_metrics
 
 SPLITS = ("valid", "test")

@@ -12,16 +12,11 @@ user attributes, so it keeps its run id and is resumed from the run folder's las
 from __future__ import annotations
 
 import os
-import random
-import re
 import threading
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
-from mrdib.core.errors import MrdibError
-from mrdib.runs.database import DEFAULT_GRACE, DEFAULT_HEARTBEAT, first_line, open_storage, redact
 
 def fail_stale_trials(study: Any, orphans: "OrphanWatch | None" = None) -> None:
     """Fail (and so re-queue) the trials of dead workers; Optuna does the work for those with a

@@ -24,8 +24,16 @@ from typing import Any, Iterable
 from mrdib.core.config import RunConfig, read_config_file, resolve_config
 from mrdib.core.errors import ConfigError
 from mrdib.core.names import ALPHA_NAMES
-from mrdib.core.variants import (ABLATION_ALIASES, ABLATIONS, CONTROL, Alphas, ablate, alphas_of,  # noqa: F401
-                                  canonical_ablation, variant_of)
+from mrdib.core.variants import (  # noqa: F401
+    ABLATION_ALIASES,
+    ABLATIONS,
+    CONTROL,
+    Alphas,
+    ablate,
+    alphas_of,
+    canonical_ablation,
+    variant_of,
+)
 from mrdib.runs.identity import config_hash
 
 # The paper's grid for each alpha ("Influence of Hyperparameters").

@@ -34,13 +34,28 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from mrdib.core.errors import MrdibError, RunError
-from mrdib.experiments.engine import (Heartbeat, OrphanWatch, ask, fail_stale_trials, threads_per_worker,
-                                      worker_devices, worker_name)
-from mrdib.runs.database import DEFAULT_GRACE, DEFAULT_HEARTBEAT, open_storage, plain_storage, redact, sqlite_url
-from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, baseline_stage, first_stage, planned_size,
-                                    second_stage, second_stage_size)
-from mrdib.results.selection import select_by_validation
 from mrdib.core.io import atomic_write_json
+from mrdib.experiments.engine import (
+    Heartbeat,
+    OrphanWatch,
+    ask,
+    fail_stale_trials,
+    threads_per_worker,
+    worker_devices,
+    worker_name,
+)
+from mrdib.experiments.plan import (
+    Alphas,
+    SweepConfig,
+    SweepPoint,
+    baseline_stage,
+    first_stage,
+    planned_size,
+    second_stage,
+    second_stage_size,
+)
+from mrdib.results.selection import select_by_validation
+from mrdib.runs.database import DEFAULT_GRACE, DEFAULT_HEARTBEAT, open_storage, plain_storage, redact, sqlite_url
 from mrdib.runs.reader import read_run
 from mrdib.runs.storage import RUN_ATTR, SWEEP_PREFIX, run_attrs
 from mrdib.runs.writer import RESUME_FILE

@@ -25,10 +25,10 @@ import optuna
 
 from mrdib.core.config import resolve_config
 from mrdib.core.errors import ConfigError, MrdibError
+from mrdib.core.io import atomic_write_json
 from mrdib.experiments.engine import OrphanWatch, fail_stale_trials, threads_per_worker, worker_devices, worker_name
 from mrdib.experiments.plan import ALPHA_NAMES, dataset_label
 from mrdib.runs.database import DEFAULT_GRACE, DEFAULT_HEARTBEAT, open_storage, redact
-from mrdib.core.io import atomic_write_json
 from mrdib.runs.reader import read_run
 from mrdib.runs.storage import RUN_ATTR, run_attrs
 from mrdib.training.trainer import Callback, EpochRecord

@@ -6,8 +6,6 @@ below the smallest positive value and labelled "0".
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go

@@ -14,10 +14,10 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from mrdib.core.io import atomic_write_bytes
 from mrdib.figures.charts import improvement_plot, sensitivity_plot
 from mrdib.results.report import TABLE_METRICS, VARIANT_LABELS, VARIANT_ORDER, Report, UnanalysedRun
 from mrdib.results.stats import MeanStd
-from mrdib.core.io import atomic_write_bytes
 
 METRIC_LABELS = {"recall": "R", "precision": "P", "map": "MAP", "ndcg": "NDCG"}
 SIGNIFICANCE = 0.05

@@ -17,17 +17,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
-import plotly.graph_objects as go
 
-from mrdib.core.errors import MrdibError
 from mrdib.core.names import ALPHA_NAMES
 from mrdib.core.variants import ABLATIONS
-from mrdib.results.selection import ConfigResults, Selection, choose, group_runs
-from mrdib.runs.identity import settings_from_key
-from mrdib.results.stats import improvement_percent, mean_std, paired_test
 from mrdib.evaluation.popularity import popularity_table
-from mrdib.runs.reader import RunRecord, list_runs, read_metrics
-from mrdib.runs.table import read_runs_table, row_values
+from mrdib.results.selection import ConfigResults, Selection, ablation_groups, choose, groups_from_frame
+from mrdib.results.stats import improvement_percent, mean_std, paired_test
+from mrdib.runs.identity import settings_from_key
+from mrdib.runs.reader import read_metrics
+from mrdib.runs.table import read_runs_table
 
 TABLE_METRICS: tuple[str, ...] = ("recall@5", "precision@5", "map@5", "ndcg@5")
 VARIANT_ORDER: tuple[str, ...] = ("baseline", "full", *ABLATIONS)
@@ -137,27 +135,6 @@ def table1(selections: dict[tuple[str, str], Selection], metrics: Sequence[str] 
 
 
 # -- Table 2 ----------------------------------------------------------------------------------
-
-def ablation_groups(selection: Selection, groups: list[ConfigResults], metric: str
-                    ) -> dict[str, tuple[ConfigResults, bool]]:
-    """Per ablation, its configuration at the chosen alphas (True) or, failing that, the best one
-    by validation among that ablation's runs (False: the other alphas differ from the chosen)."""
-    from mrdib.results.selection import select_by_validation
-
-    mine = [g for g in groups if (g.dataset, g.backbone) == (selection.dataset, selection.backbone)]
-    by_key = {g.key: g for g in mine}
-    found: dict[str, tuple[ConfigResults, bool]] = {}
-    for ablation, switched_off in ABLATIONS.items():
-        exact = by_key.get(selection.mrdib.without(*switched_off)) if selection.mrdib else None
-        if exact is not None:
-            found[ablation] = (exact, True)
-            continue
-        candidates = {g.key: g for g in mine if g.variant == ablation}
-        key = select_by_validation({k: g.valid_scores(metric) for k, g in candidates.items()})
-        if key is not None:
-            found[ablation] = (candidates[key], False)
-    return found
-
 
 def table2(selections: dict[tuple[str, str], Selection], groups: list[ConfigResults], metric: str = "recall@5",
            metrics: Sequence[str] = TABLE_METRICS) -> pd.DataFrame:
@@ -337,7 +314,7 @@ def run_budget(group: ConfigResults, seed: int) -> dict[str, float]:
 
 def runs_table(groups: list[ConfigResults]) -> pd.DataFrame:
     """One row per run the report used: its configuration (the key, JSON), seed, validation and test
-    metrics, timing, budget and mechanism values; `groups_from_runs_table` rebuilds the groups."""
+    metrics, timing, budget and mechanism values; `selection.groups_from_frame` rebuilds the groups."""
     rows = []
     for group in groups:
         for seed in group.seeds:
@@ -354,28 +331,6 @@ def runs_table(groups: list[ConfigResults]) -> pd.DataFrame:
             row.update({f"mechanism/{k}": v for k, v in group.mechanism.get(seed, {}).items()})
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def groups_from_runs_table(frame: pd.DataFrame) -> list[ConfigResults]:
-    """The groups `runs_table` was made from (without run folders: budgets and mechanism from the table)."""
-    groups: dict[str, ConfigResults] = {}
-    for row in frame.to_dict("records"):
-        key = str(row["config"])
-        if key not in groups:
-            raw = json.loads(key)
-            groups[key] = ConfigResults(key=key, dataset=str(row["dataset"]), backbone=str(row["backbone"]),
-                                        variant=str(row["variant"]), mrdib=dict(raw.get("mrdib", {})),
-                                        train=dict(raw.get("train", {})))
-        group, seed = groups[key], int(row["seed"])
-        group.valid[seed], group.test[seed] = row_values(row, "valid/"), row_values(row, "test/")
-        mechanism = row_values(row, "mechanism/")
-        if mechanism:
-            group.mechanism[seed] = mechanism
-        group.seconds_per_epoch[seed] = float(row["seconds_per_epoch"])
-        group.epochs_run[seed] = int(row["epochs_run"])
-        group.budgets[seed] = {"epochs": int(row["budget_epochs"]), "seconds": float(row["budget_seconds"])}
-        group.in_progress = str(row.get("in_progress", False)).strip().lower() == "true"
-    return list(groups.values())
 
 
 # -- sensitivity ------------------------------------------------------------------------------
@@ -457,7 +412,7 @@ def compute_budget(groups: list[ConfigResults]) -> dict[str, float]:
 
 def report_from_runs_table(path: str | Path, metric: str = "recall@5") -> Report:
     """Every table again from a runs.csv that `mrdib report` wrote, without the run folders."""
-    return report_from_groups(groups_from_runs_table(read_runs_table(path)), metric, [])
+    return report_from_groups(groups_from_frame(read_runs_table(path)), metric, [])
 
 
 def report_from_groups(groups: list[ConfigResults], metric: str, plans: list[dict[str, Any]]) -> Report:

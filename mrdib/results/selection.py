@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from mrdib.core.variants import Alphas, alphas_of, variant_of
-from mrdib.runs.identity import config_key
-from mrdib.runs.reader import RunRecord
+import pandas as pd
+
+from mrdib.core.variants import ABLATIONS, Alphas, alphas_of
+from mrdib.runs.reader import RunRecord, runs_frame
+from mrdib.runs.table import row_values
 
 
 @dataclass
@@ -60,40 +62,58 @@ class ConfigResults:
         return json.dumps(raw, sort_keys=True, default=str)
 
 
-def group_runs(records: Iterable[RunRecord], run_ids: set[str] | None = None) -> list[ConfigResults]:
-    """Finished runs (status done, test present) grouped by configuration; others are ignored.
-
-    With `run_ids`, only those runs count (e.g. one sweep's). Two finished runs of the same
-    configuration and seed (possible after copying folders around) keep the newer one.
-    """
+def groups_from_frame(frame: pd.DataFrame) -> list[ConfigResults]:
+    """Finished runs of a tidy runs frame (`mrdib.runs.reader.runs_frame`, or a committed runs.csv)
+    grouped by configuration (the `config` column); runs not done, or without test metrics, are
+    left out. Two finished runs of one configuration and seed (possible after copying folders
+    around) keep the newer one. A runs.csv row carries its budget and mechanism values; a folder's
+    row its run_dir, whose analysis.json `attach_mechanism` reads later."""
+    if frame.empty:
+        return []
+    done = frame
+    if "status" in done:
+        tested = [c for c in done.columns if c.startswith("test/")]
+        finished = done["status"].eq("done")
+        done = done[finished & done[tested].notna().any(axis=1)] if tested else done.iloc[0:0]
+    if "updated" in done:
+        done = done.assign(_order=done["updated"].fillna("").astype(str)).sort_values("_order", kind="stable")
     groups: dict[str, ConfigResults] = {}
-    for record in sorted(records, key=lambda r: r.summary.get("updated", "")):
-        if record.status != "done" or not record.summary.get("test"):
-            continue
-        if run_ids is not None and record.run_id not in run_ids:
-            continue
-        key = config_key(record.config)
+    for row in done.to_dict("records"):
+        key = str(row["config"])
         if key not in groups:
-            groups[key] = ConfigResults(
-                key=key, dataset=record.dataset, backbone=record.backbone,
-                variant=variant_of(record.mrdib), mrdib=dict(record.mrdib),
-                train={k: v for k, v in record.config.get("train", {}).items() if k != "seed"})
-        group = groups[key]
-        seed = int(record.seed if record.seed is not None else 0)
-        group.valid[seed] = dict(record.summary.get("valid", {}))
-        group.test[seed] = dict(record.summary.get("test", {}))
-        group.seconds_per_epoch[seed] = float(record.summary.get("seconds_per_epoch", math.nan))
-        group.epochs_run[seed] = int(record.summary.get("epochs_run", 0))
-        group.run_dirs[seed] = record.run_dir
-        if record.budget is not None:
-            group.budgets[seed] = record.budget
+            raw = json.loads(key)
+            groups[key] = ConfigResults(key=key, dataset=str(row["dataset"]), backbone=str(row["backbone"]),
+                                        variant=str(row["variant"]), mrdib=dict(raw.get("mrdib", {})),
+                                        train=dict(raw.get("train", {})))
+        group, seed = groups[key], int(row["seed"]) if not pd.isna(row["seed"]) else 0
+        group.valid[seed], group.test[seed] = row_values(row, "valid/"), row_values(row, "test/")
+        group.seconds_per_epoch[seed] = _number(row.get("seconds_per_epoch"), math.nan)
+        group.epochs_run[seed] = int(_number(row.get("epochs_run"), 0))
+        if isinstance(row.get("run_dir"), str):
+            group.run_dirs[seed] = Path(row["run_dir"])
+        if not pd.isna(row.get("budget_epochs", math.nan)):
+            group.budgets[seed] = {"epochs": int(row["budget_epochs"]), "seconds": float(row["budget_seconds"])}
         else:
             group.budgets.pop(seed, None)
-        if record.mechanism:  # restored from a runs table; an analysis.json, if any, replaces it later
-            group.mechanism[seed] = dict(record.mechanism)
+        mechanism = row_values(row, "mechanism/")
+        if mechanism:  # restored from a runs table; an analysis.json, if any, replaces it later
+            group.mechanism[seed] = mechanism
         else:
             group.mechanism.pop(seed, None)
+        if "in_progress" in row:
+            group.in_progress = str(row["in_progress"]).strip().lower() == "true"
     return list(groups.values())
+
+
+def _number(value: Any, default: float) -> float:
+    return default if value is None or pd.isna(value) else float(value)
+
+
+def group_runs(records: Iterable[RunRecord], run_ids: set[str] | None = None) -> list[ConfigResults]:
+    """Finished runs grouped by configuration (`groups_from_frame` of their runs frame); with
+    `run_ids`, only those runs count (e.g. one sweep's)."""
+    records = [r for r in records if run_ids is None or r.run_id in run_ids]
+    return groups_from_frame(runs_frame(records))
 
 
 def select_by_validation(valid_scores: Mapping[str, Mapping[int, float]]) -> str | None:
@@ -159,3 +179,22 @@ def choose(groups: list[ConfigResults], metric: str = "recall@5") -> dict[tuple[
             dataset, backbone, picked["baseline"], picked["full"], [g for g in mine if g.variant == "full"],
             control_of(picked["baseline"], mine))
     return selections
+
+
+def ablation_groups(selection: Selection, groups: list[ConfigResults], metric: str
+                    ) -> dict[str, tuple[ConfigResults, bool]]:
+    """Per ablation, its configuration at the chosen alphas (True) or, failing that, the best one
+    by validation among that ablation's runs (False: the other alphas differ from the chosen)."""
+    mine = [g for g in groups if (g.dataset, g.backbone) == (selection.dataset, selection.backbone)]
+    by_key = {g.key: g for g in mine}
+    found: dict[str, tuple[ConfigResults, bool]] = {}
+    for ablation, switched_off in ABLATIONS.items():
+        exact = by_key.get(selection.mrdib.without(*switched_off)) if selection.mrdib else None
+        if exact is not None:
+            found[ablation] = (exact, True)
+            continue
+        candidates = {g.key: g for g in mine if g.variant == ablation}
+        key = select_by_validation({k: g.valid_scores(metric) for k, g in candidates.items()})
+        if key is not None:
+            found[ablation] = (candidates[key], False)
+    return found

@@ -1,9 +1,10 @@
-"""Result tables from a flat runs frame (`mrdib.runs.reader.runs_frame`): the paper's Tables 1-3,
-the sensitivity curves' data and per-epoch traces, plus CSV/LaTeX export.
+"""The dashboard's and the notebooks' tables from the tidy runs frame (`mrdib.runs.reader.runs_frame`):
+the paper's Tables 1-3, the sensitivity curves' data and per-epoch traces, plus CSV/LaTeX export.
 
-Pure pandas, no streamlit: the dashboard, the notebooks and the report command share them.
-Only finished runs (status `done`) count towards a table; the number of seeds behind every
-mean is reported beside it.
+Pure pandas, no streamlit. Which configurations a table shows is decided by the report's own rule
+(`mrdib.results.selection.choose`, through `selections`), so the Metrics page and `mrdib report`
+show the same numbers for the same runs. Only finished runs (status `done`) count; the number of
+seeds behind every mean is reported beside it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import pandas as pd
 from mrdib.core.names import ALPHA_NAMES, BASELINE, IMPROVEMENT, METRIC_NAMES, MRDIB
 from mrdib.figures.charts import ema_smooth  # noqa: F401  (kept importable from here)
 from mrdib.reference import paper_table
+from mrdib.results.selection import ConfigResults, Selection, ablation_groups, choose, groups_from_frame
+from mrdib.results.stats import mean_std
 
 METRICS = METRIC_NAMES
 ALPHAS = ALPHA_NAMES
@@ -41,26 +44,24 @@ def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] == "done"] if not runs.empty else runs
 
 
-def main_setting_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Finished runs, and per (dataset, backbone) only those of its main training setting (the
-    `setting` column: everything but seed and alphas), the one with the most runs (then the newest).
-    A 1-epoch smoke test never gets averaged with 60-epoch runs this way."""
-    done = finished_runs(runs)
-    if done.empty or "setting" not in done:
-        return done
-    setting = done["setting"].fillna("")
-    recency = done["modified"] if "modified" in done else pd.Series(0.0, index=done.index)
-    stats = (pd.DataFrame({"dataset": done["dataset"], "backbone": done["backbone"], "setting": setting,
-                           "recency": recency})
-             .groupby(KEYS + ["setting"]).agg(runs=("recency", "size"), latest=("recency", "max")))
-    best = stats.sort_values(["runs", "latest"], ascending=False).reset_index().drop_duplicates(KEYS)
-    chosen = set(zip(best["dataset"], best["backbone"], best["setting"]))
-    return done[[key in chosen for key in zip(done["dataset"], done["backbone"], setting)]]
+def selections(runs: pd.DataFrame, stop_metric: str = "recall@5") -> dict[tuple[str, str], Selection]:
+    """Per (dataset, backbone), the baseline and +MRdIB configurations `mrdib report` chooses: the
+    best mean validation `stop_metric` on the seeds the candidates share (test never chooses)."""
+    return choose(groups_from_frame(runs), stop_metric)
 
 
-def left_out_runs(runs: pd.DataFrame) -> int:
-    """How many finished runs the tables leave out because another setting has more runs."""
-    return len(finished_runs(runs)) - len(main_setting_runs(runs))
+def chosen_alphas(runs: pd.DataFrame, stop_metric: str = "recall@5") -> dict[tuple[str, str], tuple]:
+    """The chosen +MRdIB configuration's (a1, a2, a3) per (dataset, backbone)."""
+    return {pair: tuple(s.mrdib.alphas) for pair, s in selections(runs, stop_metric).items() if s.mrdib}
+
+
+def chosen_setting(runs: pd.DataFrame, dataset: str, backbone: str, stop_metric: str = "recall@5") -> str | None:
+    """The `setting` column (training setting less MRdIB) of the chosen +MRdIB configuration."""
+    chosen = selections(runs, stop_metric).get((dataset, backbone))
+    if chosen is None or chosen.mrdib is None or not {"config", "setting"} <= set(runs.columns):
+        return None
+    rows = runs[runs["config"] == chosen.mrdib.key]
+    return str(rows["setting"].iloc[0]) if len(rows) else None
 
 
 def alphas_label(alphas: tuple[float, ...] | None) -> str:
@@ -74,47 +75,15 @@ def _alpha_tuples(runs: pd.DataFrame) -> pd.Series:
     return runs[list(ALPHAS)].apply(lambda row: tuple(round(float(v), 12) for v in row), axis=1)
 
 
-def reference_alphas(runs: pd.DataFrame, stop_metric: str = "recall@5") -> dict[tuple[str, str], tuple]:
-    """The "full MRdIB" setting per (dataset, backbone): among finished runs with every alpha above
-    zero, the setting with the most runs (the centre of a one-at-a-time sweep), ties broken by
-    mean validation `stop_metric`."""
-    done = main_setting_runs(runs)
-    done = done[done["mrdib"].astype(bool)] if not done.empty else done
-    chosen: dict[tuple[str, str], tuple] = {}
-    if done.empty:
-        return chosen
-    done = done.assign(alphas=_alpha_tuples(done))
-    done = done[done["alphas"].apply(lambda a: all(v > 0 for v in a))]
-    valid_column = f"valid/{stop_metric}"
-    if valid_column not in done:
-        done = done.assign(**{valid_column: np.nan})
-    for key, group in done.groupby(KEYS):
-        stats = group.groupby("alphas").agg(runs=("run_id", "size"), valid=(valid_column, "mean"))
-        stats = stats.sort_values(["runs", "valid"], ascending=False)
-        chosen[tuple(key)] = stats.index[0]
-    return chosen
-
-
-def best_valid_alphas(runs: pd.DataFrame, stop_metric: str = "recall@5") -> dict[tuple[str, str], tuple]:
-    """The MRdIB setting with the best mean validation `stop_metric` per (dataset, backbone)."""
-    done = main_setting_runs(runs)
-    done = done[done["mrdib"].astype(bool)] if not done.empty else done
-    column = f"valid/{stop_metric}"
-    if done.empty or column not in done:
-        return {}
-    done = done.assign(alphas=_alpha_tuples(done))
-    means = done.groupby(KEYS + ["alphas"])[column].mean().reset_index()
-    best = means.loc[means.groupby(KEYS)[column].idxmax()]
-    return {(row.dataset, row.backbone): row.alphas for row in best.itertuples()}
-
-
-def _stats(group: pd.DataFrame, metrics: list[str], split: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"seeds": int(group["seed"].nunique()) if len(group) else 0}
+def _stats(group: ConfigResults | None, metrics: list[str], split: str) -> dict[str, Any]:
+    """Mean and std over seeds of one configuration's `split` metrics, and how many seeds."""
+    out: dict[str, Any] = {"seeds": len(group.seeds) if group else 0}
     for metric in metrics:
-        column = f"{split}/{metric}"
-        values = group[column].dropna() if column in group else pd.Series(dtype=float)
-        out[metric] = float(values.mean()) if len(values) else np.nan
-        out[f"{metric} std"] = float(values.std(ddof=1)) if len(values) > 1 else np.nan
+        scores = group.test_scores(metric) if group and split == "test" else \
+            group.valid_scores(metric) if group else {}
+        stats = mean_std(list(scores.values()))
+        out[metric] = stats.mean if stats.n else np.nan
+        out[f"{metric} std"] = stats.std if stats.n > 1 else np.nan
     return out
 
 
@@ -140,31 +109,27 @@ def _improvement_row(base: Mapping[str, Any], ours: Mapping[str, Any], metrics: 
     return row
 
 
-def comparison_table(runs: pd.DataFrame, ks: Iterable[int] = (5,), split: str = "test",
-                     alpha_choice: str = "reference", stop_metric: str = "recall@5") -> pd.DataFrame:
-    """Table 1: per (dataset, backbone), baseline and +MRdIB mean/std over seeds and the improvement
-    in percent, with the paper's reported value beside each metric where it has one.
+def _on_paper(paper: pd.DataFrame, dataset: str, backbone: str) -> pd.Series:
+    return (paper["dataset"] == str(dataset).lower()) & (paper["backbone"] == str(backbone).lower())
 
-    `alpha_choice` picks which +MRdIB setting represents a backbone: "reference" (most runs) or
-    "best_valid" (best on validation, never on test).
-    """
+
+def comparison_table(runs: pd.DataFrame, ks: Iterable[int] = (5,), split: str = "test",
+                     stop_metric: str = "recall@5") -> pd.DataFrame:
+    """Table 1: per (dataset, backbone), the chosen baseline and +MRdIB configurations (`selections`,
+    the report's rule) as mean/std over seeds and the improvement in percent, with the paper's
+    reported value beside each metric where it has one. `mrdib report`'s Table 1 has the same numbers."""
     metrics = metric_names(ks)
-    done = main_setting_runs(runs)
-    if done.empty:
+    chosen = selections(runs, stop_metric)
+    if not chosen:
         return pd.DataFrame(columns=KEYS + ["variant", "alphas", "seeds"] + metrics)
-    choose = best_valid_alphas if alpha_choice == "best_valid" else reference_alphas
-    chosen = choose(runs, stop_metric)
     paper = _paper_lookup("table1")
-    done = done.assign(alphas=_alpha_tuples(done))
     rows = []
-    for (dataset, backbone), group in done.groupby(KEYS, sort=True):
-        on_paper = (paper["dataset"] == str(dataset).lower()) & (paper["backbone"] == str(backbone).lower())
-        base_runs = group[~group["mrdib"].astype(bool)]
-        alphas = chosen.get((dataset, backbone))
-        ours_runs = group[group["mrdib"].astype(bool) & (group["alphas"] == alphas)] if alphas else group.iloc[0:0]
-        base = {"variant": BASELINE, "alphas": "", **_stats(base_runs, metrics, split),
+    for (dataset, backbone), selection in sorted(chosen.items()):
+        on_paper = _on_paper(paper, dataset, backbone)
+        alphas = tuple(selection.mrdib.alphas) if selection.mrdib else None
+        base = {"variant": BASELINE, "alphas": "", **_stats(selection.baseline, metrics, split),
                 **_paper_values(paper, on_paper & (paper["mrdib"] == 0), metrics)}
-        ours = {"variant": MRDIB, "alphas": alphas_label(alphas), **_stats(ours_runs, metrics, split),
+        ours = {"variant": MRDIB, "alphas": alphas_label(alphas), **_stats(selection.mrdib, metrics, split),
                 **_paper_values(paper, on_paper & (paper["mrdib"] == 1), metrics)}
         for row in (base, ours, _improvement_row(base, ours, metrics)):
             rows.append({"dataset": dataset, "backbone": backbone, **row})
@@ -183,31 +148,24 @@ def _drop_empty_paper_columns(table: pd.DataFrame, metrics: list[str]) -> pd.Dat
 
 def ablation_table(runs: pd.DataFrame, ks: Iterable[int] = (5,), split: str = "test",
                    stop_metric: str = "recall@5") -> pd.DataFrame:
-    """Table 2: each alpha switched off in turn (relative to the reference setting), beside the paper.
-
-    A variant appears when runs exist for it or the paper reports it.
-    """
+    """Table 2: each alpha switched off in turn, relative to the chosen +MRdIB configuration (the
+    report's `ablation_groups`), beside the paper. A variant appears when runs exist for it or the
+    paper reports it."""
     metrics = metric_names(ks)
-    done = main_setting_runs(runs)
-    if done.empty:
-        return pd.DataFrame(columns=KEYS + ["variant", "alphas", "seeds"] + metrics)
-    chosen = reference_alphas(runs, stop_metric)
+    groups = groups_from_frame(runs)
+    chosen = choose(groups, stop_metric)
     paper = _paper_lookup("table2_ablation")
-    done = done.assign(alphas=_alpha_tuples(done))
     rows = []
-    for (dataset, backbone), group in done.groupby(KEYS, sort=True):
-        on_paper = (paper["dataset"] == str(dataset).lower()) & (paper["backbone"] == str(backbone).lower())
-        reference = chosen.get((dataset, backbone))
-        for variant, switched_off in ABLATION_VARIANTS.items():
-            if switched_off is None:
-                members, alphas = group[~group["mrdib"].astype(bool)], None
-            elif reference is None:
-                members, alphas = group.iloc[0:0], None
-            else:
-                alphas = tuple(0.0 if name in switched_off else value for name, value in zip(ALPHAS, reference))
-                members = group[group["mrdib"].astype(bool) & (group["alphas"] == alphas)]
+    for (dataset, backbone), selection in sorted(chosen.items()):
+        on_paper = _on_paper(paper, dataset, backbone)
+        ablations = ablation_groups(selection, groups, stop_metric)
+        for variant in ABLATION_VARIANTS:
+            group = {"baseline": selection.baseline, "full": selection.mrdib}.get(variant)
+            if variant in ablations:
+                group = ablations[variant][0]
+            alphas = tuple(group.alphas) if group is not None and variant != "baseline" else None
             row = {"dataset": dataset, "backbone": backbone, "variant": variant, "alphas": alphas_label(alphas),
-                   **_stats(members, metrics, split),
+                   **_stats(group, metrics, split),
                    **_paper_values(paper, on_paper & (paper["variant"] == variant), metrics)}
             has_paper = any(not np.isnan(row[f"{m} paper"]) for m in metrics)
             if row["seeds"] > 0 or has_paper:
@@ -218,25 +176,24 @@ def ablation_table(runs: pd.DataFrame, ks: Iterable[int] = (5,), split: str = "t
 
 
 def cost_table(runs: pd.DataFrame, stop_metric: str = "recall@5") -> pd.DataFrame:
-    """Table 3: mean training seconds per epoch without and with MRdIB (full setting), and the overhead."""
-    done = main_setting_runs(runs)
+    """Table 3: mean training seconds per epoch of the chosen baseline and +MRdIB configurations,
+    and the overhead."""
     columns = KEYS + ["runs baseline", "s/epoch baseline", "runs +MRdIB", "s/epoch +MRdIB", "overhead %",
                       "paper s/epoch baseline", "paper s/epoch +MRdIB", "paper overhead %"]
-    if done.empty:
+    chosen = selections(runs, stop_metric)
+    if not chosen:
         return pd.DataFrame(columns=columns)
-    chosen = reference_alphas(runs, stop_metric)
     paper = _paper_lookup("table3_time")
-    done = done.assign(alphas=_alpha_tuples(done))
     rows = []
-    for (dataset, backbone), group in done.groupby(KEYS, sort=True):
-        base = group[~group["mrdib"].astype(bool)]["seconds_per_epoch"].dropna()
-        reference = chosen.get((dataset, backbone))
-        ours = group[group["mrdib"].astype(bool) & (group["alphas"] == reference)]["seconds_per_epoch"].dropna()
-        match = paper[(paper["dataset"] == str(dataset).lower()) & (paper["backbone"] == str(backbone).lower())]
+    for (dataset, backbone), selection in sorted(chosen.items()):
+        base = [v for v in (selection.baseline.seconds_per_epoch.values() if selection.baseline else ())
+                if not np.isnan(v)]
+        ours = [v for v in (selection.mrdib.seconds_per_epoch.values() if selection.mrdib else ()) if not np.isnan(v)]
+        match = paper[_on_paper(paper, dataset, backbone)]
         paper_base = float(match["seconds_per_epoch_baseline"].iloc[0]) if len(match) else np.nan
         paper_ours = float(match["seconds_per_epoch_mrdib"].iloc[0]) if len(match) else np.nan
-        base_mean = float(base.mean()) if len(base) else np.nan
-        ours_mean = float(ours.mean()) if len(ours) else np.nan
+        base_mean = float(np.mean(base)) if base else np.nan
+        ours_mean = float(np.mean(ours)) if ours else np.nan
         rows.append({"dataset": dataset, "backbone": backbone,
                      "runs baseline": len(base), "s/epoch baseline": base_mean,
                      "runs +MRdIB": len(ours), "s/epoch +MRdIB": ours_mean,
@@ -246,18 +203,32 @@ def cost_table(runs: pd.DataFrame, stop_metric: str = "recall@5") -> pd.DataFram
     return pd.DataFrame(rows, columns=columns)
 
 
+def baseline_levels(runs: pd.DataFrame, dataset: str, backbone: str, metrics: Iterable[str], split: str,
+                    stop_metric: str = "recall@5") -> dict[str, float]:
+    """{metric: mean over seeds of the chosen baseline}, the reference line of a sensitivity figure."""
+    chosen = selections(runs, stop_metric).get((dataset, backbone))
+    if chosen is None or chosen.baseline is None:
+        return {}
+    stats = _stats(chosen.baseline, list(metrics), split)
+    return {m: float(stats[m]) for m in metrics if not np.isnan(stats[m])}
+
+
 def sensitivity_frame(runs: pd.DataFrame, dataset: str, backbone: str, ks: Iterable[int] = (5,),
                       split: str = "test", reference: tuple | None = None,
                       stop_metric: str = "recall@5") -> pd.DataFrame:
-    """Metric against each alpha with the other two held at the reference setting (Figure 4 a-c):
+    """Metric against each alpha with the other two held at `reference` (by default the chosen
+    +MRdIB alphas), among the runs of the chosen configuration's training setting (Figure 4 a-c):
     one row per (alpha, value, metric) with mean, std and seeds. Zero values (ablations) are left out."""
     metrics = metric_names(ks)
     columns = ["alpha", "value", "metric", "mean", "std", "seeds"]
-    done = main_setting_runs(runs)
+    done = finished_runs(runs)
     if done.empty:
         return pd.DataFrame(columns=columns)
     done = done[(done["dataset"] == dataset) & (done["backbone"] == backbone) & done["mrdib"].astype(bool)]
-    reference = reference or reference_alphas(runs, stop_metric).get((dataset, backbone))
+    reference = reference or chosen_alphas(runs, stop_metric).get((dataset, backbone))
+    setting = chosen_setting(runs, dataset, backbone, stop_metric)
+    if setting is not None and "setting" in done:
+        done = done[done["setting"] == setting]
     if done.empty or reference is None:
         return pd.DataFrame(columns=columns)
     done = done.assign(alphas=_alpha_tuples(done))
@@ -267,9 +238,13 @@ def sensitivity_frame(runs: pd.DataFrame, dataset: str, backbone: str, ks: Itera
         on_line = done[done["alphas"].apply(lambda a: all(math.isclose(a[i], reference[i]) for i in others)
                                             and a[position] > 0)]
         for value, group in on_line.groupby(on_line["alphas"].apply(lambda a: a[position])):
-            stats = _stats(group, metrics, split)
-            rows += [{"alpha": alpha, "value": float(value), "metric": metric, "mean": stats[metric],
-                      "std": stats[f"{metric} std"], "seeds": stats["seeds"]} for metric in metrics]
+            for metric in metrics:
+                column = f"{split}/{metric}"
+                values = group[column].dropna() if column in group else pd.Series(dtype=float)
+                rows.append({"alpha": alpha, "value": float(value), "metric": metric,
+                             "mean": float(values.mean()) if len(values) else np.nan,
+                             "std": float(values.std(ddof=1)) if len(values) > 1 else np.nan,
+                             "seeds": int(group["seed"].nunique())})
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from mrdib.runs.identity import setting_key
 from mrdib.core.errors import RunError
+from mrdib.core.variants import variant_of
+from mrdib.runs.identity import config_key, setting_key
 from mrdib.runs.writer import ANALYSIS_FILE, CHECKPOINT_FILE, CONFIG_FILE, EMBEDDINGS_FILE, METRICS_FILE, SUMMARY_FILE
 
 if TYPE_CHECKING:
@@ -201,10 +202,14 @@ def read_analysis(run_dir: str | Path) -> dict[str, Any] | None:
 
 
 def runs_frame(records: list[RunRecord]) -> pd.DataFrame:
-    """One flat row per run (config keys, summary, `valid/<metric>` and `test/<metric>` columns).
+    """The tidy runs frame every result is computed from: one flat row per run (config keys,
+    summary, `valid/<metric>`, `test/<metric>` and `mechanism/<quantity>:<where>` columns).
 
-    Alphas are NaN for baseline runs, where they have no effect; `setting` is `setting_key`;
-    a corrupt folder is a row with status `corrupt` and its `problem`.
+    `config` is the configuration key (`mrdib.runs.identity.config_key`: one configuration across
+    seeds) and `variant` the run's variant (`mrdib.core.variants.variant_of`); alphas are NaN for
+    baseline runs, where they have no effect; `setting` is `setting_key`; `budget_epochs` and
+    `budget_seconds` are set for runs read from a study's storage; a corrupt folder is a row with
+    status `corrupt` and its `problem`.
     """
     import pandas as pd
 
@@ -217,21 +222,27 @@ def runs_frame(records: list[RunRecord]) -> pd.DataFrame:
             "backbone": record.backbone, "mrdib": enabled,
             **{a: (float(record.mrdib.get(a, np.nan)) if enabled else np.nan) for a in ("a1", "a2", "a3")},
             "seed": record.seed, "setting": setting_key(record.config) if record.config else None,
+            "config": config_key(record.config) if record.config else None,
+            "variant": variant_of(record.mrdib) if record.config else None,
             "epochs": train.get("epochs"),
             "epochs_run": record.summary.get("epochs_run"), "best_epoch": record.summary.get("best_epoch"),
             "seconds_per_epoch": record.summary.get("seconds_per_epoch"),
             "stop_metric": train.get("stop_metric"), "updated": record.summary.get("updated"),
             "error": record.summary.get("error"), "problem": record.problem,
             "run_dir": str(record.run_dir), "modified": record.modified() if not record.problem else 0.0,
+            "budget_epochs": (record.budget or {}).get("epochs", np.nan),
+            "budget_seconds": (record.budget or {}).get("seconds", np.nan),
         }
         for split in ("valid", "test"):
             values = record.summary.get(split) or {}
             row.update({f"{split}/{name}": value for name, value in values.items()
                         if isinstance(value, (int, float))})
+        row.update({f"mechanism/{name}": value for name, value in (record.mechanism or {}).items()})
         rows.append(row)
-    columns = ["run_id", "status", "dataset", "backbone", "mrdib", "a1", "a2", "a3", "seed", "setting", "epochs",
+    columns = ["run_id", "status", "dataset", "backbone", "mrdib", "a1", "a2", "a3", "seed", "setting", "config",
+               "variant", "epochs",
                "epochs_run", "best_epoch", "seconds_per_epoch", "stop_metric", "updated", "error",
-               "problem", "run_dir", "modified"]
+               "problem", "run_dir", "modified", "budget_epochs", "budget_seconds"]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=columns)

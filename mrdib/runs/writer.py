@@ -16,8 +16,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from mrdib.core.io import (atomic_save_npz, atomic_torch_save, atomic_write_bytes, atomic_write_json, json_line,
-                      remove_stale_temporaries)
+from mrdib.core.io import (
+    atomic_save_npz,
+    atomic_torch_save,
+    atomic_write_bytes,
+    atomic_write_json,
+    json_line,
+    remove_stale_temporaries,
+)
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"

@@ -10,13 +10,15 @@ from app.lib.disentangle import separation_summary
 from app.lib.downloads import csv_table
 from app.lib.filters import NO_ALPHA, runs_table, setting_names, split_constant_columns
 from app.lib.sensitivity import grid_sizes, richest_grid
+from testing_support import identity_columns
 
 
 def _run(run_id, backbone, mrdib, alphas=(np.nan,) * 3, seed=0, dataset="synthetic", setting="s1"):
     a1, a2, a3 = alphas
     return {"run_id": run_id, "status": "done", "dataset": dataset, "backbone": backbone, "mrdib": mrdib,
             "a1": a1, "a2": a2, "a3": a3, "seed": seed, "setting": setting, "modified": 1.0, "epochs": 20,
-            "epochs_run": 20, "best_epoch": 7, "valid/recall@5": 0.1, "test/recall@5": 0.1, "problem": None}
+            "epochs_run": 20, "best_epoch": 7, "valid/recall@5": 0.1, "test/recall@5": 0.1, "problem": None,
+            **identity_columns(backbone, dataset, mrdib, alphas, setting)}
 
 
 def runs() -> pd.DataFrame:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard_fixture import EPOCHS, N_ITEMS, REFERENCE, REPO_ROOT
+from dashboard_fixture import EPOCHS, N_ITEMS, REFERENCE, REPO_ROOT, SWEEP
 from mrdib.runs.reader import list_runs, read_metrics, runs_frame
 
 MAIN = str(REPO_ROOT / "app" / "main.py")
@@ -128,15 +129,24 @@ def test_metrics_table_values_match_the_runs(artifacts_env):
     runs = _runs(artifacts_env)
     done = runs[runs["status"] == "done"]
     base = done[~done["mrdib"]]["test/recall@5"]
-    at_reference = done[done["mrdib"] & np.isclose(done["a1"], REFERENCE[0]) & np.isclose(done["a2"], REFERENCE[1])
-                        & np.isclose(done["a3"], REFERENCE[2])]["test/recall@5"]
-    assert len(base) == 2 and len(at_reference) == 2
+    # The choice by hand: among the full +MRdIB settings (every alpha on), the best mean validation
+    # recall@5 on the seeds they all share, ties to the one with more seeds; test never chooses.
+    full = done[done["mrdib"] & (done[["a1", "a2", "a3"]] > 0).all(axis=1)]
+    shared = set.intersection(*(set(g["seed"]) for _, g in full.groupby(["a1", "a2", "a3"])))
+    candidates = pd.DataFrame({
+        "valid": full[full["seed"].isin(shared)].groupby(["a1", "a2", "a3"])["valid/recall@5"].mean(),
+        "seeds": full.groupby(["a1", "a2", "a3"])["seed"].nunique()})
+    chosen = candidates.sort_values(["valid", "seeds"], ascending=False).index[0]
+    at_reference = full[(full[["a1", "a2", "a3"]] == pd.Series(chosen, index=["a1", "a2", "a3"])).all(axis=1)]
+    at_reference = at_reference["test/recall@5"]
+    assert len(base) == 2 and len(candidates) == len(SWEEP) + 1
 
     app = open_page("metrics")
     table = app.dataframe[0].value.set_index("variant")
     assert table.loc["baseline", "recall@5"] == f"{base.mean():.4f} ± {base.std():.4f}"
-    assert table.loc["+MRdIB", "recall@5"] == f"{at_reference.mean():.4f} ± {at_reference.std():.4f}"
-    assert table.loc["+MRdIB", "seeds"] == "2"
+    expected = f"{at_reference.mean():.4f}" + (f" ± {at_reference.std():.4f}" if len(at_reference) > 1 else "")
+    assert table.loc["+MRdIB", "recall@5"] == expected
+    assert table.loc["+MRdIB", "seeds"] == str(len(at_reference))
     improvement = (at_reference.mean() - base.mean()) / base.mean() * 100
     assert table.loc["improvement %", "recall@5"] == f"{improvement:+.1f}%"
     assert "recall@10" not in table.columns
@@ -151,6 +161,25 @@ def test_metrics_table_values_match_the_runs(artifacts_env):
     assert {"recall@10", "ndcg@20"} <= set(wide.columns)
     labels = [b.label for b in app.get("download_button")]
     assert labels == ["CSV", "LaTeX", "PNG", "SVG", "PDF"]
+
+
+def test_the_metrics_page_and_the_report_give_the_same_table1(artifacts_env):
+    from mrdib.experiments.sweep_report import build_report
+    from mrdib.results.tables import alphas_label
+
+    report = build_report(artifacts_env)
+    table = open_page("metrics").dataframe[0].value.set_index("variant")
+    row = report.table1[report.table1["metric"] == "recall@5"].iloc[0]
+
+    def shown(mean: float, std: float) -> str:
+        return f"{mean:.4f}" + ("" if np.isnan(std) else f" ± {std:.4f}")
+
+    assert table.loc["baseline", "recall@5"] == shown(row["baseline_mean"], row["baseline_std"])
+    assert table.loc["+MRdIB", "recall@5"] == shown(row["mrdib_mean"], row["mrdib_std"])
+    assert table.loc["+MRdIB", "seeds"] == str(row["mrdib_n"])
+    assert table.loc["improvement %", "recall@5"] == f"{row['improvement_pct']:+.1f}%"
+    alphas = tuple(float(a) for a in row["alphas"].split("/"))
+    assert table.loc["+MRdIB", "alphas"] == alphas_label(alphas)
 
 
 def test_disentanglement_pca_side_by_side_with_scores(artifacts_env, charts):

@@ -8,17 +8,20 @@ import pytest
 
 from mrdib.core.errors import ConfigError
 from mrdib.reference import paper_table
-from mrdib.results.tables import (ablation_table, best_mask, best_valid_alphas, comparison_table, cost_table, ema_smooth,
-                          format_numbers, format_table, latex_escape, left_out_runs, metric_names, reference_alphas,
-                          sensitivity_frame, to_latex, traces_frame)
+from testing_support import identity_columns
+from mrdib.figures.charts import ema_smooth
+from mrdib.results.tables import (ablation_table, best_mask, chosen_alphas, comparison_table, cost_table, format_numbers,
+                                  format_table, latex_escape, metric_names, selections, sensitivity_frame, to_latex,
+                                  traces_frame)
 
 REF = (0.001, 0.01, 0.01)
 
 
 def run(backbone="vbpr", dataset="baby", mrdib=False, alphas=REF, seed=0, recall=0.1, valid=None, status="done",
-        seconds=1.0):
-    row = {"run_id": f"{backbone}-{dataset}-{mrdib}-{alphas}-{seed}-{status}", "status": status, "dataset": dataset,
-           "backbone": backbone, "mrdib": mrdib, "seed": seed, "seconds_per_epoch": seconds,
+        seconds=1.0, epochs=60):
+    row = {"run_id": f"{backbone}-{dataset}-{mrdib}-{alphas}-{seed}-{status}-{epochs}", "status": status,
+           "dataset": dataset, "backbone": backbone, "mrdib": mrdib, "seed": seed, "seconds_per_epoch": seconds,
+           **identity_columns(backbone, dataset, mrdib, alphas, setting=epochs), "setting": f"{epochs} epochs",
            "test/recall@5": recall, "test/precision@5": recall / 5, "test/map@5": recall / 2,
            "test/ndcg@5": recall / 1.5, "valid/recall@5": recall if valid is None else valid}
     row.update({a: (v if mrdib else np.nan) for a, v in zip(("a1", "a2", "a3"), alphas)})
@@ -37,12 +40,14 @@ def runs() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_runs_of_another_training_setting_are_left_out(runs):
-    runs = runs.assign(setting="main", modified=1.0)
-    smoke = pd.DataFrame([run(seed=5, recall=0.9)]).assign(setting="one-epoch smoke test", modified=2.0)
+def test_another_training_setting_is_a_candidate_chosen_on_validation_only(runs):
+    # a one-epoch smoke test that happens to score well on test but poorly on validation
+    smoke = pd.DataFrame([run(seed=5, recall=0.9, valid=0.01, epochs=1)])
     mixed = pd.concat([runs, smoke], ignore_index=True)
-    assert left_out_runs(mixed) == 1
     assert comparison_table(mixed).set_index("variant").loc["baseline", "recall@5"] == pytest.approx(0.11)
+    better = pd.DataFrame([run(seed=5, recall=0.05, valid=0.5, epochs=1)])  # best on validation: chosen
+    chosen = comparison_table(pd.concat([runs, better], ignore_index=True)).set_index("variant")
+    assert chosen.loc["baseline", "recall@5"] == pytest.approx(0.05) and chosen.loc["baseline", "seeds"] == 1
 
 
 def test_metric_names_follow_the_paper_order():
@@ -50,9 +55,10 @@ def test_metric_names_follow_the_paper_order():
                                      "recall@10", "precision@10", "map@10", "ndcg@10"]
 
 
-def test_reference_is_the_most_run_setting_and_best_valid_uses_validation(runs):
-    assert reference_alphas(runs) == {("baby", "vbpr"): REF}
-    assert best_valid_alphas(runs) == {("baby", "vbpr"): REF}  # the 0.2-on-test run is 0.01 on valid
+def test_the_chosen_alphas_are_the_best_on_validation_never_on_test(runs):
+    assert chosen_alphas(runs) == {("baby", "vbpr"): REF}  # the 0.2-on-test run is 0.01 on valid
+    chosen = selections(runs)[("baby", "vbpr")]
+    assert len(chosen.candidates) == 2 and chosen.baseline.seeds == [0, 1]
 
 
 def test_comparison_means_stds_improvement_and_paper(runs):
@@ -109,7 +115,7 @@ def test_cost_table_uses_reference_runs_and_paper_overhead(runs):
 
 
 def test_sensitivity_lines_hold_the_other_alphas(runs):
-    extra = pd.DataFrame([run(mrdib=True, alphas=(0.001, 0.05, 0.01), recall=0.3)])
+    extra = pd.DataFrame([run(mrdib=True, alphas=(0.001, 0.05, 0.01), recall=0.3, valid=0.05)])  # not chosen
     frame = sensitivity_frame(pd.concat([runs, extra], ignore_index=True), "baby", "vbpr")
     recall = frame[frame["metric"] == "recall@5"]
     a1 = recall[recall["alpha"] == "a1"]
