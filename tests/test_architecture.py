@@ -94,3 +94,9 @@ def test_the_root_holds_only_the_entry_points():
 def test_every_layer_says_what_it_holds(init):
     docstring = ast.get_docstring(ast.parse(init.read_text()))
     assert docstring and len(docstring.split()) >= 8, f"{init}: no docstring saying what this layer holds"
+
+
+def test_the_experiments_layer_stays_small():
+    """Sweeps, tuning and their engine: one pool (pool.py), the run lifecycle in training/lifecycle.py."""
+    lines = sum(len(path.read_text().splitlines()) for path in (PACKAGE / "experiments").glob("*.py"))
+    assert lines <= 2000, f"mrdib/experiments/ has {lines} lines"

@@ -223,3 +223,15 @@ def test_dashboard_page_without_results_says_what_to_run(tmp_path, monkeypatch):
     app = open_dose_page(tmp_path, monkeypatch)
     assert app.info and "python -m mrdib dose-response" in app.info[0].value
     assert not app.get("plotly_chart")
+
+
+def test_two_workers_train_the_same_runs_as_one(trained, tmp_path):
+    """The check's runs go through the sweep's worker pool: two processes, the same runs and numbers."""
+    _, folder, results = trained
+    spec = DoseResponseSpec(data=str(folder), terms=["a2"], values=[0.0, 0.05], train=TRAIN, artifacts=str(tmp_path),
+                            workers=2)
+    pooled = run_dose_response(spec, progress=False)
+    assert [run["outcome"] for run in pooled["runs"]] == ["trained", "trained"]
+    assert [run["run_id"] for run in pooled["runs"]] == [run["run_id"] for run in results["a2"]["runs"]]
+    for column in ("test_recall@5", "mi_gaussian_samples"):
+        assert target(pooled, column) == target(results["a2"], column)

@@ -7,8 +7,8 @@ from app.lib.loaders import load_runs
 from app.lib.sensitivity import richest_grid
 from app.lib.view import require_runs
 from mrdib.figures.charts import sensitivity_figure
-from mrdib.results.tables import (alphas_label, baseline_levels, chosen_alphas, finished_runs, metric_names,
-                                  sensitivity_frame)
+from mrdib.results.tables import (alphas_label, baseline_levels, finished_runs, metric_names, sensitivity_frame,
+                                  sensitivity_reference)
 
 st.title("Sensitivity")
 runs = load_runs()
@@ -35,7 +35,7 @@ with st.container(border=True):
     if not settings:
         st.info(f"No {backbone} run on {dataset} has every alpha above zero yet.")
         st.stop()
-    default = chosen_alphas(runs).get((dataset, backbone))  # the report's choice on validation
+    default = sensitivity_reference(runs, dataset, backbone)  # the grid's centre (the report's figure too)
     reference = st.selectbox("Hold the other alphas at", settings, format_func=alphas_label, key="sens_reference",
                              index=settings.index(default) if default in settings else 0)
 

@@ -85,8 +85,8 @@ def demo_plan(backbones: tuple[str, ...] | None = None, seeds: tuple[int, ...] =
     off = [DemoRun(first, True, tuple(0.0 if i in switched else a for i, a in enumerate(base)))
            for switched in (ABLATED if ablations else ())]
     pairs = [DemoRun(first, m, seed=s) for s in seeds for m in (False, True)]
-    # +MRdIB at the centre on two seeds, so the centre has the most runs and the sensitivity page
-    # holds the other alphas there; a second baseline seed can wait.
+    # +MRdIB at the centre on two seeds first (the sensitivity page holds the other alphas at the
+    # grid's centre, and a paired comparison needs two seeds); a second baseline seed can wait.
     centre = [pairs[0], pairs[1]] + [run for run in pairs[2:] if run.mrdib][:1]
     one_step = [next(run for run in grid if run.alphas[position] != base[position]) for position in range(3)]
     plan = centre + one_step

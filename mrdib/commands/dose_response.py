@@ -28,6 +28,8 @@ def _dose_response_command(parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("--name", help="result folder name under <artifacts>/dose_response (default from the data, "
                                        "backbone and term)")
     parser.add_argument("--out", help="result folder (default <artifacts>/dose_response/<name>)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes training the runs, each with its share of the cores (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def handle(args: argparse.Namespace) -> int:
@@ -48,7 +50,8 @@ def _dose_response_command(parser: argparse.ArgumentParser) -> Handler:
             base=list(args.base) if args.base else list(DEFAULT_BASE), seeds=list(args.seeds),
             train=train_options(args), mrdib=parse_params(args.mrdib_param),
             backbone_params=parse_params(args.param), use_mine=args.mine, k=args.k,
-            artifacts=args.artifacts or default_artifacts(), name=args.name or "", out=args.out or "")
+            artifacts=args.artifacts or default_artifacts(), name=args.name or "", out=args.out or "",
+            workers=args.workers)
         result = run_dose_response(spec, progress=False if args.quiet else None)
         figure = dose_response_figure(summary_frame(result), spec.k, spec.terms)
         atomic_write_bytes(spec.out_dir / "dose_response.html", figure.to_html(include_plotlyjs=True).encode())

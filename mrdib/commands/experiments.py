@@ -50,7 +50,8 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
 
     def handle(args: argparse.Namespace) -> int:
         from mrdib.experiments.plan import first_stage, read_sweep_config, second_stage_size
-        from mrdib.experiments.sweep import run_state, run_sweep
+        from mrdib.experiments.sweep import run_sweep
+        from mrdib.training.lifecycle import run_state
 
         sweep = read_sweep_config(args.config)
         artifacts = args.artifacts or sweep.artifacts or default_artifacts()

@@ -23,12 +23,12 @@ import pandas as pd
 from mrdib.analysis.targets import CONTROLS, TARGETS, TERM_TITLES, TERMS, Target  # noqa: F401
 from mrdib.core.errors import ConfigError, MrdibError, RunError
 from mrdib.core.io import atomic_write_bytes, atomic_write_json
+from mrdib.runs.layout import dose_response_root, locks_dir
 from mrdib.runs.writer import utc_now
 
 # Values tried when none are given: off, then the paper's grid.
 DEFAULT_VALUES = (0.0, 0.0001, 0.001, 0.01, 0.05)
 DEFAULT_BASE = (0.001, 0.01, 0.01)
-RESULTS_DIR = "dose_response"
 RESULT_FILE = "dose_response.json"
 FORMAT_VERSION = 1
 
@@ -51,6 +51,7 @@ class DoseResponseSpec:
     artifacts: str = "artifacts"
     name: str = ""
     out: str = ""  # result folder; default <artifacts>/dose_response/<name>
+    workers: int = 1  # worker processes training the runs (the sweep's pool), each with its share of cores
 
     def __post_init__(self) -> None:
         self.terms = list(TERMS) if list(self.terms) == ["all"] else list(dict.fromkeys(self.terms))
@@ -63,6 +64,8 @@ class DoseResponseSpec:
             raise ConfigError(f"dose-response: --base takes three alphas >= 0 (a1 a2 a3), got {list(self.base)}")
         if not self.seeds:
             raise ConfigError("dose-response: at least one seed")
+        if self.workers < 1:
+            raise ConfigError(f"dose-response: --workers must be at least 1, got {self.workers}")
         self.values = sorted(dict.fromkeys(float(v) for v in self.values))
         self.base = [float(v) for v in self.base]
         if not self.name:
@@ -76,7 +79,7 @@ class DoseResponseSpec:
 
     @property
     def out_dir(self) -> Path:
-        return Path(self.out) if self.out else Path(self.artifacts) / RESULTS_DIR / self.name
+        return Path(self.out) if self.out else dose_response_root(self.artifacts) / self.name
 
 
 @dataclass
@@ -321,20 +324,35 @@ def run_dose_response(spec: DoseResponseSpec, progress: bool | None = None) -> d
 
     Raises MrdibError after writing what finished when some runs failed.
     """
-    from mrdib.experiments.sweep import execute_point
+    import torch
+
+    from mrdib.experiments.engine import threads_per_worker
+    from mrdib.experiments.pool import run_here, run_pool
 
     points = plan_points(spec)
     runs = {p.run_id: p for p in points}
-    lock_dir = str(Path(spec.artifacts) / "sweeps" / ".locks")
+    configs, lock_dir = [p.config for p in runs.values()], str(locks_dir(spec.artifacts))
     outcomes: dict[str, dict[str, Any]] = {}
     analyses: dict[str, dict[str, Any]] = {}
     bar = _Bar(2 * len(runs), progress, f"dose-response {spec.name}")
+
+    def record(outcome: dict[str, Any]) -> None:
+        outcomes[outcome["run_id"]] = outcome
+        bar.step(f"{outcome['run_id']}: {outcome['outcome']}")
+
     try:
-        for run_id, point in runs.items():
-            outcomes[run_id] = execute_point(point.config, lock_dir)
-            bar.step(f"{run_id}: {outcomes[run_id]['outcome']}")
-            if outcomes[run_id]["outcome"] == "interrupted":
-                raise KeyboardInterrupt
+        workers = min(spec.workers, len(configs))
+        if workers == 1:
+            pooled = run_here(train_points, (configs, lock_dir), torch.get_num_threads(), record)
+        else:
+            threads = threads_per_worker(workers, spec.train.get("num_threads"))
+            jobs = [(configs[index::workers], lock_dir) for index in range(workers)]
+            pooled = run_pool(train_points, jobs, threads, record, name="mrdib-dose-response-worker")
+        if pooled.interrupted or any(o["outcome"] == "interrupted" for o in outcomes.values()):
+            raise KeyboardInterrupt
+        if pooled.worker_errors:
+            raise RunError(f"dose-response {spec.name}: {pooled.worker_errors[0]}")
+        outcomes = {run_id: outcomes[run_id] for run_id in runs if run_id in outcomes}  # the plan's order
         for run_id, outcome in outcomes.items():
             if outcome["outcome"] in ("skipped", "trained", "resumed", "restarted"):
                 try:
@@ -363,6 +381,18 @@ def run_dose_response(spec: DoseResponseSpec, progress: bool | None = None) -> d
         raise RunError(f"dose-response {spec.name}: {len(failed)} of {len(outcomes)} runs failed (first: "
                        f"{failed[0]['run_id']}: {failed[0]['error']}); results of the others written to {spec.out_dir}")
     return result
+
+
+def train_points(job: tuple[list[dict[str, Any]], str], stop: Any, report: Any) -> None:
+    """A worker's share of the check's runs (a pool process, or this one): each brought to done."""
+    from mrdib.training.lifecycle import execute_point
+
+    configs, lock_dir = job
+    for config in configs:
+        outcome = execute_point(config, lock_dir, stop=stop)
+        report(outcome)
+        if outcome["outcome"] == "interrupted":
+            return
 
 
 def write_results(out_dir: Path, rows: pd.DataFrame, summary: pd.DataFrame, result: dict[str, Any]) -> None:
@@ -403,7 +433,7 @@ def read_dose_response(folder: str | Path) -> dict[str, Any]:
 
 def list_dose_responses(artifacts: str | Path) -> list[Path]:
     """Folders under <artifacts>/dose_response holding a dose_response.json, newest first."""
-    root = Path(artifacts) / RESULTS_DIR
+    root = dose_response_root(artifacts)
     if not root.is_dir():
         return []
     found = [p for p in root.iterdir() if p.is_dir() and (p / RESULT_FILE).is_file()]

@@ -17,219 +17,30 @@ atomically) for people and for `mrdib report --sweep NAME`.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import multiprocessing
-import os
-import queue
-import shutil
 import signal
 import sys
-import threading
-import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from mrdib.core.errors import MrdibError, RunError
+from mrdib.core.errors import MrdibError
 from mrdib.core.io import atomic_write_json
-from mrdib.experiments.engine import (
-    Heartbeat,
-    OrphanWatch,
-    ask,
-    fail_stale_trials,
-    threads_per_worker,
-    worker_devices,
-    worker_name,
-)
-from mrdib.experiments.plan import (
-    Alphas,
-    SweepConfig,
-    SweepPoint,
-    baseline_stage,
-    first_stage,
-    planned_size,
-    second_stage,
-    second_stage_size,
-)
+from mrdib.experiments.engine import (Heartbeat, OrphanWatch, ask, fail_stale_trials, threads_per_worker, worker_devices,
+                                      worker_name)
+from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, baseline_stage, first_stage, planned_size,
+                                    second_stage, second_stage_size)
+from mrdib.experiments.pool import POLL_SECONDS, interrupt_once, pause, run_here, run_pool
 from mrdib.results.selection import select_by_validation
 from mrdib.runs.database import DEFAULT_GRACE, DEFAULT_HEARTBEAT, open_storage, plain_storage, redact, sqlite_url
-from mrdib.runs.reader import read_run
-from mrdib.runs.storage import RUN_ATTR, SWEEP_PREFIX, run_attrs
-from mrdib.runs.writer import RESUME_FILE
+from mrdib.runs.layout import locks_dir, sweep_database, sweep_plan_path, sweep_study_name
+from mrdib.runs.storage import RUN_ATTR, run_attrs
+from mrdib.training.lifecycle import StopOnEvent, execute_point
 from mrdib.training.trainer import Callback
-
-REPLACED_DIR = ".replaced"
-LOCK_DIR = ".locks"
-_DATA_CACHE: dict[tuple[str, str], Any] = {}
-_STOP_EVENT: Any = None  # set in worker processes by init_worker
-
-
-def utc_stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-
-
-# -- the state of one point, read from its run folder --------------------------------------------
-
-def run_state(run_dir: Path) -> str:
-    """'new', 'done', 'interrupted' (resumable) or 'broken' (failed, pruned, corrupt: start again)."""
-    if not run_dir.exists():
-        return "new"
-    try:
-        record = read_run(run_dir)
-    except RunError:
-        return "broken"
-    status = record.status
-    if status == "done" and record.summary.get("test"):
-        return "done"
-    stopped_by_user = status == "failed" and str(record.summary.get("error", "")).startswith("KeyboardInterrupt")
-    if (status == "running" or stopped_by_user) and (run_dir / RESUME_FILE).is_file():
-        return "interrupted"
-    return "broken"
-
-
-def move_aside(run_dir: Path) -> Path:
-    """Keep a failed run's folder for inspection instead of deleting it; the reader skips dot folders."""
-    target = run_dir.parent / REPLACED_DIR / f"{run_dir.name}-{utc_stamp()}-{os.getpid()}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(run_dir), str(target))
-    return target
-
-
-@contextmanager
-def point_lock(lock_dir: Path, run_id: str) -> Iterator[bool]:
-    """An exclusive, non-blocking lock per run id, so two sweeps never train the same folder.
-
-    The OS drops the lock when its process dies, so a killed worker leaves nothing stale; a clean
-    release removes the file too, while still holding the lock. A process that locked a file just
-    removed that way holds a lock nobody else can see, so it checks that the path still names its
-    file and otherwise reports the point busy (it is tried again).
-    """
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    path = lock_dir / f"{run_id}.lock"
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            try:
-                current = os.stat(path).st_ino
-            except FileNotFoundError:
-                current = None
-            if current != os.fstat(handle.fileno()).st_ino:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                path.unlink(missing_ok=True)
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-# -- the work one worker does ------------------------------------------------------------------
-
-def init_worker(threads: int, stop_event: Any = None) -> None:
-    """Each worker gets its share of the cores, so N workers do not fight over them.
-
-    Workers ignore Ctrl-C: the main process catches it and sets `stop_event`, which every
-    worker checks between batches, so an interrupted run stops cleanly (resumable) and no
-    queued run starts, instead of workers dying mid-write or finishing queued runs.
-    """
-    import torch
-
-    global _STOP_EVENT
-    torch.set_num_threads(max(1, threads))
-    if stop_event is not None:
-        _STOP_EVENT = stop_event
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _interrupt_once() -> Any:
-    """Make only the first SIGINT raise KeyboardInterrupt in this (main) process; return the old handler.
-
-    `timeout` and a terminal's Ctrl-C signal the main process and then its whole group, so a
-    second SIGINT could land inside the clean-up that stops the workers and records the plan,
-    leaving queued runs to be trained after the command has said it stopped.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    state = {"raised": False}
-
-    def handler(signum: int, frame: Any) -> None:
-        if not state["raised"]:
-            state["raised"] = True
-            raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGINT, handler)
-
-
-class StopOnEvent(Callback):
-    """Raises KeyboardInterrupt in the trainer once the sweep asks its workers to stop."""
-
-    def __init__(self, event: Any):
-        self.event = event
-
-    def on_batch_end(self, trainer: Any) -> None:
-        if self.event.is_set():
-            raise KeyboardInterrupt("sweep stopped")
-
-
-def _cached_data(spec: str, artifacts: str):
-    from mrdib.data import load_dataset
-
-    key = (spec, artifacts)
-    if key not in _DATA_CACHE:
-        _DATA_CACHE.clear()  # one data set at a time per worker is enough and bounds memory
-        _DATA_CACHE[key] = load_dataset(spec, Path(artifacts))
-    return _DATA_CACHE[key]
-
-
-def execute_point(config: dict[str, Any], lock_dir: str, callbacks: list[Callback] | None = None) -> dict[str, Any]:
-    """Bring one point to `done`: skip, resume, restart or train; never raises (returns the outcome).
-
-    Extra `callbacks` run in the trainer (e.g. one that stops it when the worker must let go).
-    """
-    from mrdib.core.config import RunConfig
-    from mrdib.training.runner import resume_run, runs_root, train_run
-
-    cfg = RunConfig.from_dict({k: v for k, v in config.items() if k != "run_id"})
-    cfg.run_id = config["run_id"]
-    run_dir = runs_root(cfg) / cfg.run_id
-    started = time.perf_counter()
-    outcome: dict[str, Any] = {"run_id": cfg.run_id, "run_dir": str(run_dir), "moved_to": None, "error": None}
-    if _STOP_EVENT is not None and _STOP_EVENT.is_set():
-        return {**outcome, "outcome": "interrupted", "error": "interrupted", "seconds": 0.0}
-    callbacks = [*(callbacks or []), *([StopOnEvent(_STOP_EVENT)] if _STOP_EVENT is not None else [])]
-    with point_lock(Path(lock_dir), cfg.run_id) as acquired:
-        if not acquired:
-            return {**outcome, "outcome": "busy", "seconds": 0.0}
-        try:
-            state = run_state(run_dir)
-            if state == "done":
-                outcome["outcome"] = "skipped"
-            elif state == "interrupted":
-                resume_run(run_dir, progress=False, callbacks=callbacks, device=cfg.train.device)
-                outcome["outcome"] = "resumed"
-            else:
-                if state == "broken":
-                    outcome["moved_to"] = str(move_aside(run_dir))
-                train_run(cfg, progress=False, data=_cached_data(cfg.data, cfg.artifacts), callbacks=callbacks)
-                outcome["outcome"] = "restarted" if state == "broken" else "trained"
-        except KeyboardInterrupt:
-            outcome.update(outcome="interrupted", error="interrupted")
-        except Exception as error:  # one failed point must not stop the sweep
-            outcome.update(outcome="failed", error=f"{type(error).__name__}: {error}")
-    return {**outcome, "seconds": time.perf_counter() - started}
-
 
 # -- the sweep's study -------------------------------------------------------------------------
 
-POLL_SECONDS = 1.0  # how often an idle worker looks for work (and for dead workers' trials)
 _FINAL = ("done", "failed")
 
 
@@ -250,18 +61,9 @@ class SweepResult:
         return not self.interrupted and not self.failed and self.unfinished == 0
 
 
-def plan_path(artifacts: str | Path, name: str) -> Path:
-    return Path(artifacts) / "sweeps" / f"{name}.json"
-
-
 def sweep_storage(artifacts: str | Path, name: str, storage: str | None = None) -> str:
     """The sweep's database: `storage` when given, else SQLite beside its plan file."""
     return storage or sqlite_url(sweep_database(artifacts, name))
-
-
-def sweep_database(artifacts: str | Path, name: str) -> Path:
-    """The sweep's default SQLite file; it exists once the sweep has run from this folder."""
-    return Path(artifacts) / "sweeps" / f"{name}.db"
 
 
 def sweep_started(artifacts: str | Path, name: str, storage: str | None = None) -> bool:
@@ -270,11 +72,7 @@ def sweep_started(artifacts: str | Path, name: str, storage: str | None = None) 
 
     if storage is None and not sweep_database(artifacts, name).is_file():
         return False
-    return study_name(name) in optuna.get_all_study_names(plain_storage(sweep_storage(artifacts, name, storage)))
-
-
-def study_name(sweep_name: str) -> str:
-    return f"{SWEEP_PREFIX}{sweep_name}"
+    return sweep_study_name(name) in optuna.get_all_study_names(plain_storage(sweep_storage(artifacts, name, storage)))
 
 
 def point_status(trials: list[Any]) -> str:
@@ -366,7 +164,7 @@ class SweepStudy:
         self.heartbeat = heartbeat
         self.storage = open_storage(self.url, heartbeat, grace)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.study = optuna.create_study(study_name=study_name(sweep.name), storage=self.storage,
+        self.study = optuna.create_study(study_name=sweep_study_name(sweep.name), storage=self.storage,
                                          direction="maximize", load_if_exists=True)
         self.pairs = [(d, b) for d in sweep.datasets for b in sweep.backbones]
         self._first: dict[tuple[str, str], list[SweepPoint]] = {}
@@ -601,7 +399,7 @@ class SweepStudy:
                 config["train"] = {**config["train"], "device": device}
             callbacks: list[Callback] = [StopOnEvent(beat.lost)]  # `stop` itself is checked by execute_point
             while True:
-                outcome = execute_point(config, lock_dir, callbacks)
+                outcome = execute_point(config, lock_dir, callbacks, stop=stop)
                 if outcome["outcome"] != "busy" or beat.lost.is_set():
                     break
                 # Another sweep on this machine is training the same run folder: wait for it.
@@ -650,7 +448,7 @@ class SweepStudy:
     def _work(self, device: str | None, stop: Any, on_outcome: Callable[[dict[str, Any]], None] | None) -> None:
         from optuna.trial import TrialState
 
-        lock_dir = str(Path(self.artifacts) / "sweeps" / ".locks")
+        lock_dir = str(locks_dir(self.artifacts))
         just_finished = False  # the caller (SweepRunner.run) has just planned the sweep
         while stop is None or not stop.is_set():
             fail_stale_trials(self.study, self.orphans)
@@ -690,49 +488,10 @@ class WorkerJob:
     queue_ahead: int | None = None
 
 
-class StopFlag:
-    """Tells worker processes to stop, without locks: a multiprocessing.Event cannot be used, as a
-    worker that exits or is killed while waiting on one leaves its set() waiting forever for it."""
-
-    def __init__(self, context: Any):
-        self._value = context.RawValue("b", 0)
-
-    def set(self) -> None:
-        self._value.value = 1
-
-    def is_set(self) -> bool:
-        return bool(self._value.value)
-
-
-def pause(stop: Any, seconds: float) -> bool:
-    """Sleep `seconds`, or less once `stop` is set; True when it is."""
-    deadline = time.monotonic() + seconds
-    while stop is None or not stop.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        time.sleep(min(0.1, left))
-    return True
-
-
-def _stop_when_orphaned(stop_event: Any) -> None:
-    """If the command that started this worker dies (killed, terminal closed), stop after the
-    current batch like on Ctrl-C instead of training on unattended."""
-    parent = os.getppid()
-    while not pause(stop_event, POLL_SECONDS):
-        if os.getppid() != parent:
-            stop_event.set()
-
-
-def worker_main(job: WorkerJob, stop_event: Any, outcomes: Any) -> None:
-    """Entry point of a worker process: join the study and work until the sweep is finished."""
-    init_worker(job.threads, stop_event)
-    threading.Thread(target=_stop_when_orphaned, args=(stop_event,), daemon=True).start()
-    try:
-        SweepStudy(job.sweep, job.artifacts, job.storage, job.heartbeat, job.grace, job.queue_ahead).work(
-            job.device, stop_event, outcomes.put)
-    except MrdibError as error:
-        outcomes.put({"run_id": None, "outcome": "worker-error", "error": str(error)})
+def sweep_worker(job: WorkerJob, stop: Any, report: Any) -> None:
+    """One worker (a pool process): join the study and work until the sweep is finished."""
+    SweepStudy(job.sweep, job.artifacts, job.storage, job.heartbeat, job.grace, job.queue_ahead).work(
+        job.device, stop, report)
 
 
 class SweepRunner:
@@ -753,7 +512,7 @@ class SweepRunner:
         self.command = command  # the shell command, for the report; None when called from Python
         self.config_path = config_path
         self.on_outcome = on_outcome
-        self.path = plan_path(self.artifacts, sweep.name)
+        self.path = sweep_plan_path(self.artifacts, sweep.name)
         # The first plan queues one trial per worker; afterwards each worker queues only its own
         # next one as it frees up (queue_ahead=1). Optuna pops waiting trials oldest first, so a
         # trial queued ahead for nobody in particular would jump the queue later: a pair's stage
@@ -785,7 +544,7 @@ class SweepRunner:
             "config": asdict(self.sweep),
             "artifacts": self.artifacts,
             "storage": redact(self.study.url),
-            "study": study_name(self.sweep.name),
+            "study": sweep_study_name(self.sweep.name),
             "workers": self.workers,
             "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "finished": finished,
@@ -829,7 +588,7 @@ class SweepRunner:
             # initial= makes the rate (and so the time-left estimate) count only runs done in this call.
             self.bar = tqdm(total=self._total(state), initial=done, desc=f"sweep {self.sweep.name}", unit="run",
                             smoothing=0.1)
-        previous_handler = _interrupt_once()
+        previous_handler = interrupt_once()
         interrupted = False
         try:
             if self.workers == 1:
@@ -853,56 +612,19 @@ class SweepRunner:
                            unfinished, self.restored)
 
     def _run_here(self) -> bool:
-        import torch
-
-        previous = torch.get_num_threads()  # restored: this is the caller's process
-        init_worker(self.threads)
-        try:
-            self.study.work(self.devices[0], None, self._record)
-        except KeyboardInterrupt:
-            return True
-        finally:
-            init_worker(previous)
-        return self.counts.get("interrupted", 0) > 0
+        result = run_here(lambda job, stop, report: self.study.work(job, stop, report), self.devices[0],
+                          self.threads, self._record)
+        self.worker_errors += result.worker_errors
+        return result.interrupted or self.counts.get("interrupted", 0) > 0
 
     def _run_processes(self) -> bool:
-        context = multiprocessing.get_context("spawn")
-        stop_event, outcomes = StopFlag(context), context.Queue()
-        processes = [context.Process(target=worker_main, name=f"mrdib-sweep-worker-{index}",
-                                     args=(replace(self.job, device=device), stop_event, outcomes))
-                     for index, device in enumerate(self.devices)]
-        for process in processes:
-            process.start()
-        interrupted = False
-        try:
-            while True:
-                try:
-                    while True:
-                        try:
-                            self._record(outcomes.get(timeout=POLL_SECONDS))
-                        except queue.Empty:
-                            break
-                    if not any(p.is_alive() for p in processes):
-                        break
-                except KeyboardInterrupt:
-                    interrupted = True
-                    stop_event.set()  # running runs stop after their current batch, queued ones never start
-        finally:
-            stop_event.set()
-            for process in processes:
-                process.join()
-            while True:
-                try:
-                    self._record(outcomes.get(timeout=0.2))
-                except queue.Empty:
-                    break
-        return interrupted
+        jobs = [replace(self.job, device=device) for device in self.devices]
+        result = run_pool(sweep_worker, jobs, self.threads, self._record, name="mrdib-sweep-worker")
+        self.worker_errors += result.worker_errors
+        return result.interrupted
 
     def _record(self, outcome: dict[str, Any]) -> None:
         kind = outcome["outcome"]
-        if kind == "worker-error":
-            self.worker_errors.append(outcome["error"])
-            return
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if kind == "failed":
             self.failed.append(outcome)

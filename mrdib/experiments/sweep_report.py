@@ -10,16 +10,16 @@ from typing import Any, Sequence
 
 from mrdib.core.errors import MrdibError
 from mrdib.experiments.plan import dataset_label
-from mrdib.experiments.sweep import study_name, sweep_database
 from mrdib.results.report import Report, attach_mechanism, report_from_groups
 from mrdib.results.selection import ConfigResults, group_runs
 from mrdib.runs.database import plain_storage, sqlite_url
 from mrdib.runs.reader import RunRecord, list_runs
-from mrdib.runs.storage import SWEEP_PREFIX, storage_records
+from mrdib.runs.layout import sweep_database, sweep_plan_path, sweep_study_name
+from mrdib.runs.storage import storage_records
 
 
 def read_sweep_plan(artifacts: str | Path, name: str) -> dict[str, Any]:
-    path = Path(artifacts) / "sweeps" / f"{name}.json"
+    path = sweep_plan_path(artifacts, name)
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
@@ -33,7 +33,7 @@ def storage_sweep_plan(url: str, name: str) -> dict[str, Any]:
     import optuna
 
 
-    attrs = optuna.load_study(study_name=f"{SWEEP_PREFIX}{name}", storage=plain_storage(url)).user_attrs
+    attrs = optuna.load_study(study_name=sweep_study_name(name), storage=plain_storage(url)).user_attrs
     calls = sorted((v for k, v in attrs.items() if k.startswith("call:")), key=lambda c: c.get("started", ""))
     return {"name": name, "config": attrs.get("sweep", {}), "config_path": None, "history": calls}
 
@@ -46,7 +46,7 @@ def build_report(artifacts: str | Path, sweeps: Sequence[str] = (), metric: str 
     named sweeps and tuning studies, or all), so runs trained on other machines are included.
     """
     if storage:
-        names = [f"{SWEEP_PREFIX}{name}" for name in sweeps] + list(studies)
+        names = [sweep_study_name(name) for name in sweeps] + list(studies)
         records = storage_records(storage, names or None, artifacts)
         plans = [storage_sweep_plan(storage, name) for name in sweeps]
         run_ids = None
@@ -70,7 +70,7 @@ def folderless_sweep_records(artifacts: str | Path, sweeps: Sequence[str]) -> li
     for name in sweeps:
         database = sweep_database(artifacts, name)
         if database.is_file():
-            records += [r for r in storage_records(sqlite_url(database), [study_name(name)], artifacts)
+            records += [r for r in storage_records(sqlite_url(database), [sweep_study_name(name)], artifacts)
                         if not r.run_dir.is_dir()]
     return records
 

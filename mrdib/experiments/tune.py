@@ -28,12 +28,13 @@ from mrdib.core.errors import ConfigError, MrdibError
 from mrdib.core.io import atomic_write_json
 from mrdib.experiments.engine import OrphanWatch, fail_stale_trials, threads_per_worker, worker_devices, worker_name
 from mrdib.experiments.plan import ALPHA_NAMES, dataset_label
-from mrdib.runs.database import DEFAULT_GRACE, DEFAULT_HEARTBEAT, open_storage, redact
+from mrdib.experiments.pool import run_pool
+from mrdib.runs.database import DEFAULT_GRACE, DEFAULT_HEARTBEAT, open_storage, redact, sqlite_url
+from mrdib.runs.layout import locks_dir, runs_dir, sweep_plan_path, tuning_database, tuning_summary_path
 from mrdib.runs.reader import read_run
 from mrdib.runs.storage import RUN_ATTR, run_attrs
 from mrdib.training.trainer import Callback, EpochRecord
 
-STUDIES_DIR = "studies"
 
 
 class RunPruned(optuna.TrialPruned):
@@ -92,9 +93,7 @@ class TuneConfig:
     def storage_url(self) -> str:
         if self.storage:
             return self.storage
-        path = (Path(self.artifacts) / STUDIES_DIR / f"{self.study_name}.db").resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{path}"
+        return sqlite_url(tuning_database(self.artifacts, self.study_name))
 
 
 def validate(cfg: TuneConfig) -> None:
@@ -140,17 +139,16 @@ def _counted(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=states))
 
 
-def make_objective(cfg: TuneConfig, data: Any) -> Callable[[optuna.Trial], float]:
+def make_objective(cfg: TuneConfig, data: Any, stop: Any = None) -> Callable[[optuna.Trial], float]:
     """The objective: train one +MRdIB run with the proposed alphas, return its best valid metric.
 
     A trial re-queued after its worker died carries the dead trial's alphas and run id: its run
     folder is resumed from the last finished epoch when this machine has it (a shared artifacts
     path), kept when it had finished, and trained afresh otherwise.
     """
-    from mrdib.experiments.sweep import move_aside, point_lock, run_state
-    from mrdib.training.runner import resume_run, runs_root, train_run
+    from mrdib.training.lifecycle import execute_point
+    from mrdib.training.runner import runs_root
 
-    lock_dir = Path(cfg.artifacts) / "sweeps" / ".locks"
 
     def objective(trial: optuna.Trial) -> float:
         alphas = {name: trial.suggest_float(name, cfg.low, cfg.high, log=True) for name in ALPHA_NAMES}
@@ -165,36 +163,30 @@ def make_objective(cfg: TuneConfig, data: Any) -> Callable[[optuna.Trial], float
         trial.set_user_attr("worker", worker_name())
         callbacks = [PruningCallback(trial, cfg.metric)] if cfg.prune else []
         run_dir = runs_root(run_cfg) / run_cfg.run_id
+        config = {**run_cfg.to_dict(), "run_id": run_cfg.run_id}
         while True:
-            # The sweep's lock per run folder: on SQLite two workers can pop the same waiting trial
-            # (it has no row locks), and they must not train one folder at once; the second waits,
-            # then finds the run done.
-            with point_lock(lock_dir, run_cfg.run_id) as held:
-                if held:
-                    state = run_state(run_dir)
-                    trial.set_user_attr("how", {"interrupted": "resumed", "done": "skipped",
-                                                "broken": "restarted"}.get(state, "trained"))
-                    if state == "interrupted":
-                        _, result = resume_run(run_dir, progress=False, callbacks=callbacks,
-                                               device=run_cfg.train.device)
-                    elif state == "done":
-                        result = None
-                    else:
-                        if state == "broken":
-                            move_aside(run_dir)
-                        _, result = train_run(run_cfg, progress=False, data=data, callbacks=callbacks)
-                    break
+            # The run lifecycle's lock per run folder: on SQLite two workers can pop the same
+            # waiting trial (it has no row locks) and must not train one folder at once; the
+            # second waits, then finds the run done. Errors and pruning reach Optuna as raised.
+            outcome = execute_point(config, locks_dir(cfg.artifacts), callbacks, stop=stop, data=data,
+                                    raise_errors=True)
+            if outcome["outcome"] != "busy":
+                break
             time.sleep(1.0)
+        if outcome["outcome"] == "interrupted":
+            raise KeyboardInterrupt
+        trial.set_user_attr("how", outcome["outcome"])
         attrs = run_attrs(run_dir)
-        trial.set_user_attr("epochs_run", attrs["summary"].get("epochs_run", result.epochs_run if result else 0))
+        trial.set_user_attr("epochs_run", attrs["summary"].get("epochs_run", 0))
         trial.set_user_attr(RUN_ATTR, attrs)
         return float(attrs["summary"]["valid"][cfg.metric])
 
     return objective
 
 
-def run_tuning(cfg: TuneConfig, progress: bool = False) -> dict[str, Any]:
-    """Run this worker's share of the study's budget and return (and save) the study summary."""
+def run_tuning(cfg: TuneConfig, progress: bool = False, stop: Any = None) -> dict[str, Any]:
+    """Run this worker's share of the study's budget and return (and save) the study summary;
+    `stop` (set by the worker pool on Ctrl-C) stops the running trial after its current batch."""
     from mrdib.data import load_dataset
 
     validate(cfg)
@@ -202,7 +194,7 @@ def run_tuning(cfg: TuneConfig, progress: bool = False) -> dict[str, Any]:
     study = open_study(cfg)
     data = load_dataset(cfg.data, Path(cfg.artifacts))
     deadline = None if cfg.minutes is None else time.monotonic() + cfg.minutes * 60
-    objective = make_objective(cfg, data)
+    objective = make_objective(cfg, data, stop)
     catch = (FloatingPointError, RuntimeError, MrdibError)
     remaining = None if cfg.trials is None else max(0, cfg.trials - _counted(study))
     if remaining != 0:
@@ -224,18 +216,16 @@ def run_tuning(cfg: TuneConfig, progress: bool = False) -> dict[str, Any]:
                     break
     _settle(study, objective, catch, deadline, OrphanWatch(cfg.grace))
     summary = study_summary(study, cfg)
-    atomic_write_json(Path(cfg.artifacts) / STUDIES_DIR / f"{cfg.study_name}.json", summary)
+    atomic_write_json(tuning_summary_path(cfg.artifacts, cfg.study_name), summary)
     return summary
 
 
-def _tune_worker(cfg: TuneConfig) -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops its workers; see run_tuning_workers
+def tune_worker(job: TuneConfig, stop: Any, report: Any) -> None:
+    """One tuning worker (a pool process) on the shared study."""
     try:
-        run_tuning(cfg)
-    except MrdibError as error:
-        raise SystemExit(f"mrdib: error: {error}")
+        run_tuning(job, stop=stop)
+    except KeyboardInterrupt:  # told to stop: the running trial is failed, its run folder resumable
+        pass
 
 
 def run_tuning_workers(cfg: TuneConfig, workers: int = 1, progress: bool = False) -> dict[str, Any]:
@@ -245,8 +235,6 @@ def run_tuning_workers(cfg: TuneConfig, workers: int = 1, progress: bool = False
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     if workers == 1:
         return run_tuning(cfg, progress)
-    import multiprocessing
-
     validate(cfg)
     study = open_study(cfg)  # created once here, before the workers race to create it
     train = cfg.run_values.get("train", {})
@@ -257,27 +245,16 @@ def run_tuning_workers(cfg: TuneConfig, workers: int = 1, progress: bool = False
         values["train"] = {**values.get("train", {}), "num_threads": threads, **({"device": device} if device else {})}
         seed = None if cfg.sampler_seed is None else cfg.sampler_seed + index
         jobs.append(replace(cfg, run_values=values, sampler_seed=seed))
-    context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_tune_worker, args=(job,), name=f"mrdib-tune-worker-{i}")
-                 for i, job in enumerate(jobs)]
-    for process in processes:
-        process.start()
-    try:
-        for process in processes:
-            process.join()
-    except KeyboardInterrupt:
-        for process in processes:  # a trial stopped this way is failed; its run folder stays resumable
-            if process.is_alive():
-                process.terminate()
-        for process in processes:
-            process.join()
-        raise
-    failed = [p.name for p in processes if p.exitcode != 0]
+    result = run_pool(tune_worker, jobs, threads, name="mrdib-tune-worker")
     summary = study_summary(study, cfg)
-    atomic_write_json(Path(cfg.artifacts) / STUDIES_DIR / f"{cfg.study_name}.json", summary)
-    if failed:
-        raise MrdibError(f"study {cfg.study_name}: {len(failed)} of {workers} workers failed (exit codes "
-                         f"{', '.join(str(p.exitcode) for p in processes if p.exitcode != 0)}); rerun to continue")
+    atomic_write_json(tuning_summary_path(cfg.artifacts, cfg.study_name), summary)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    failed = [code for code in result.exit_codes if code != 0]
+    if failed or result.worker_errors:
+        detail = f": {result.worker_errors[0]}" if result.worker_errors else ""
+        raise MrdibError(f"study {cfg.study_name}: {len(failed) + len(result.worker_errors)} of {workers} workers "
+                         f"failed (exit codes {', '.join(map(str, failed)) or 'none'}){detail}; rerun to continue")
     return summary
 
 
@@ -336,19 +313,18 @@ def compare_with_sweep(study: optuna.Study, cfg: TuneConfig, artifacts: str | Pa
     Only grid points of the same data set, backbone and training seed count, so both searches
     train the same runs up to the alphas. Pruned and failed trials count: they cost time.
     """
-    plan_file = Path(artifacts) / "sweeps" / f"{sweep_name}.json"
+    plan_file = sweep_plan_path(artifacts, sweep_name)
     try:
         plan = json.loads(plan_file.read_text())
     except (OSError, ValueError) as exc:
         raise MrdibError(f"{plan_file}: cannot read the sweep plan ({exc}); run `mrdib sweep` first")
-    runs_dir = Path(artifacts) / "runs"
     grid = []
     for point in plan.get("points", []):
         if (point.get("stage") != "grid" or point.get("dataset") != cfg.data or point.get("backbone") != cfg.backbone
                 or point.get("seed") != cfg.seed):
             continue
         try:
-            record = read_run(runs_dir / point["run_id"])
+            record = read_run(runs_dir(artifacts) / point["run_id"])
         except MrdibError:
             continue
         if record.status == "done" and cfg.metric in record.summary.get("valid", {}):

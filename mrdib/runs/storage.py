@@ -15,10 +15,10 @@ from typing import Any, Iterable
 
 from mrdib.core.errors import MrdibError
 from mrdib.runs.database import plain_storage, redact
+from mrdib.runs.layout import SWEEP_PREFIX  # noqa: F401  (re-exported: the study name prefix)
 from mrdib.runs.reader import RunRecord, artifacts_root, read_metrics, read_run
 
 RUN_ATTR = "run"
-SWEEP_PREFIX = "sweep:"  # sweep studies are named sweep:<name>; tuning studies cannot hold ':'
 
 
 def run_attrs(run_dir: str | Path) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from mrdib.data.dataset import InteractionData
 from mrdib.core.device import resolve_device
 from mrdib.core.errors import RunError
 from mrdib.objective.plugin import MRdIB
+from mrdib.runs.layout import runs_dir
 from mrdib.runs.writer import CONFIG_FILE, RESUME_FILE, RunWriter, environment_info, new_run_id, utc_now
 from mrdib.training.callbacks import ProgressCallback, RunFolderCallback
 from mrdib.training.monitor import MechanismMonitor
@@ -38,7 +39,7 @@ def build_trainer(cfg: RunConfig, data: InteractionData, callbacks: list[Callbac
 
 
 def runs_root(cfg: RunConfig) -> Path:
-    return Path(cfg.artifacts) / "runs"
+    return runs_dir(cfg.artifacts)
 
 
 def _fit(trainer: Trainer, folder_callback: RunFolderCallback) -> TrainResult:

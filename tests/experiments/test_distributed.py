@@ -27,7 +27,8 @@ from optuna.trial import TrialState
 from mrdib.runs.database import plain_storage
 from mrdib.experiments.plan import read_sweep_config
 from mrdib.experiments.sweep_report import build_report
-from mrdib.experiments.sweep import SweepStudy, run_sweep, study_name
+from mrdib.experiments.sweep import SweepStudy, run_sweep
+from mrdib.runs.layout import sweep_study_name as study_name
 from mrdib.runs.reader import read_metrics
 from experiment_helpers import one_thread, tiny_data_dir  # noqa: F401 (pytest fixtures)
 

@@ -9,7 +9,8 @@ import pytest
 
 from mrdib.core.config import RunConfig
 from mrdib.experiments.plan import first_stage, sweep_config_from_dict
-from mrdib.experiments.sweep import REPLACED_DIR, SweepRunner, execute_point, point_lock, run_state, run_sweep
+from mrdib.experiments.sweep import SweepRunner, run_sweep
+from mrdib.training.lifecycle import REPLACED_DIR, execute_point, point_lock, run_state
 from mrdib.training.runner import train_run
 from mrdib.runs.reader import read_metrics, read_run
 from mrdib.training.trainer import Callback
@@ -309,7 +310,7 @@ def test_a_lock_on_a_file_removed_meanwhile_is_not_held(tmp_path, monkeypatch):
     file took its path: the lock taken is on a file nobody else sees, so the point reads busy."""
     import fcntl
 
-    import mrdib.experiments.sweep as sweep_module
+    import mrdib.training.lifecycle as lifecycle_module
 
     locks = tmp_path / "locks"
     locks.mkdir()
@@ -321,6 +322,6 @@ def test_a_lock_on_a_file_removed_meanwhile_is_not_held(tmp_path, monkeypatch):
             (locks / "run.lock").touch()  # another process's new lock file
         return real_flock(handle, operation)
 
-    monkeypatch.setattr(sweep_module.fcntl, "flock", replaced_then_flock)
+    monkeypatch.setattr(lifecycle_module.fcntl, "flock", replaced_then_flock)
     with point_lock(locks, "run") as held:
         assert not held
