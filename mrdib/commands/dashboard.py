@@ -27,7 +27,7 @@ DEFAULT_PORT = 8501
 
 def app_main() -> Path:
     """`app/main.py` of the checkout this package was installed from (editable install)."""
-    main = Path(__file__).resolve().parent.parent / "app" / "main.py"
+    main = Path(__file__).resolve().parents[2] / "app" / "main.py"
     if not main.is_file():
         raise MrdibError(f"{main}: the dashboard is not there; it ships with the repository, so install "
                          "from a clone with `pip install -e .`")

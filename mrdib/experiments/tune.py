@@ -175,7 +175,10 @@ def make_objective(cfg: TuneConfig, data: Any, stop: Any = None) -> Callable[[op
             time.sleep(1.0)
         if outcome["outcome"] == "interrupted":
             raise KeyboardInterrupt
-        trial.set_user_attr("how", outcome["outcome"])
+        # On SQLite a second worker that popped the same trial finds the run done once the first
+        # lets go of its lock: its "skipped" must not overwrite how the first one trained it.
+        if outcome["outcome"] != "skipped" or "how" not in trial.user_attrs:
+            trial.set_user_attr("how", outcome["outcome"])
         attrs = run_attrs(run_dir)
         trial.set_user_attr("epochs_run", attrs["summary"].get("epochs_run", 0))
         trial.set_user_attr(RUN_ATTR, attrs)
