@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARTIFACTS ?= artifacts
 
-.PHONY: install install-dev app demo test test-fast bench clean
+.PHONY: install install-dev app demo test test-all bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,13 @@ app: install
 demo: install
 	$(BIN)/python -m mrdib demo --artifacts $(ARTIFACTS)
 
+# One pytest-xdist worker per core. `make test` leaves out the tests marked slow (worker-process
+# end-to-end runs, notebooks, benchmarks); `make test-all` runs everything, as CI does.
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 -m "not slow"
+
+test-all: install-dev
+	$(BIN)/python -m pytest -n 2
 
 bench: install
 	$(BIN)/python benchmarks/bench_training.py

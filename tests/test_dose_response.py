@@ -225,6 +225,7 @@ def test_dashboard_page_without_results_says_what_to_run(tmp_path, monkeypatch):
     assert not app.get("plotly_chart")
 
 
+@pytest.mark.slow
 def test_two_workers_train_the_same_runs_as_one(trained, tmp_path):
     """The check's runs go through the sweep's worker pool: two processes, the same runs and numbers."""
     _, folder, results = trained

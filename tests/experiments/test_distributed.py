@@ -32,6 +32,9 @@ from mrdib.runs.layout import sweep_study_name as study_name
 from mrdib.runs.reader import read_metrics
 from experiment_helpers import one_thread, tiny_data_dir  # noqa: F401 (pytest fixtures)
 
+# End-to-end with worker processes: `make test` leaves them to `make test-all` (CI).
+pytestmark = pytest.mark.slow
+
 POSTGRES_URL = os.environ.get("MRDIB_TEST_POSTGRES_URL")
 TRAIN = {"epochs": 12, "patience": 100, "batch_size": 512, "embedding_size": 16}
 ENGINE = ["--heartbeat", "1", "--grace", "4"]  # a dead worker's point is taken over after 4 s

@@ -97,6 +97,7 @@ def test_an_unreadable_table_is_refused_before_anything_is_written(tiny_data_dir
         run_sweep(tiny_sweep(tiny_data_dir), tmp_path / "fresh", progress=False, threads=1, restore_from=table)
 
 
+@pytest.mark.slow
 def test_analyze_chosen_trains_restored_chosen_runs_again_and_then_analyses_them(finished_elsewhere, tmp_path):
     """A restored chosen run has no folder to analyse: the script the report writes makes it again
     (same config and seed: the same metrics), then analyses it, and the next report is complete."""

@@ -9,6 +9,9 @@ import pytest
 
 from testing_support import REPO_ROOT
 
+# End-to-end with worker processes or kernels: `make test` leaves them to `make test-all` (CI).
+pytestmark = pytest.mark.slow
+
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 CHROMIUM = Path("/usr/bin/chromium")  # kaleido renders the static images with it
 NOTEBOOKS = ["01_quickstart.ipynb", "02_plug_into_your_backbone.ipynb", "03_disentanglement_analysis.ipynb"]
