@@ -22,7 +22,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("MRDIB_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-PAGES = ["", "runs", "metrics", "disentanglement", "sensitivity", "traces", "ablations", "pid", "dose_response"]
+PAGES = ["", "runs", "metrics", "disentanglement", "sensitivity", "traces", "ablations", "pid", "dose"]
 
 
 def free_port() -> int:
@@ -90,7 +90,12 @@ def main() -> int:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
             for path in PAGES:
-                print(shoot(page, f"{url}/{path}", out, path or "welcome"), flush=True)
+                try:
+                    print(shoot(page, f"{url}/{path}", out, path or "welcome"), flush=True)
+                except Exception as error:  # a page that never finishes is a finding, not the end of the walk
+                    page.screenshot(path=str(out / f"{path or 'welcome'}.png"), full_page=True)
+                    print(f"{path or 'welcome'}: did not finish ({type(error).__name__}: "
+                          f"{str(error).splitlines()[0]})", flush=True)
             browser.close()
     finally:
         server.terminate()

@@ -44,7 +44,8 @@ def run_list() -> None:
                + ("; every run shown has " + ", ".join(f"{ {'dataset': 'data set'}.get(name, name)} **{value}**"
                                                         for name, value in constant.items()) if constant else "")
                + ". `alphas`: a1 · a2 · a3 (— for a baseline); `setting`: what a run was trained with apart from "
-                 "seed and alphas (runs that share it are averaged over seeds on the other pages). Test NDCG and "
+                 "seed and the MRdIB settings (the other pages average one configuration over its seeds and "
+                 "choose configurations on validation, as `mrdib report` does). Test NDCG and "
                  "the run folder: Inspect one run, below.")
     column_config = {
         "status": st.column_config.TextColumn(width=70),

@@ -63,7 +63,8 @@ def pid_caption(frame: pd.DataFrame) -> str:
     changes = []
     for part in PARTS:
         base, ours = means.at["baseline", part], means.at["+MRdIB", part]
-        direction = "more" if ours > base else "less" if ours < base else "the same"
+        # Below the shown precision a difference is no direction (0.000 -> 0.000 is not "more").
+        direction = "the same" if abs(ours - base) < 0.0005 else "more" if ours > base else "less"
         changes.append(f"{names[part]} {base:.3f} → {ours:.3f} bits ({direction})")
     return (f"Baseline → +MRdIB, mean over runs: " + "; ".join(changes)
             + f"; total {means.at['baseline', 'total']:.3f} → {means.at['+MRdIB', 'total']:.3f} bits ({settings}). "

@@ -23,6 +23,8 @@ PAGE_LINKS = (
     ("app_pages/traces.py", "Training traces: losses, MINE bound, KL per epoch", ":material/show_chart:"),
     ("app_pages/ablations.py", "Ablations and cost: Tables 2 and 3", ":material/science:"),
     ("app_pages/dose_response.py", "Dose-response: does each term move what it targets", ":material/trending_down:"),
+    ("app_pages/pid.py", "Information decomposition: unique, redundant and synergistic information per run",
+     ":material/stacked_bar_chart:"),
 )
 
 
