@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mrdib.commands.main import Handler, command, default_artifacts
 from mrdib.core.errors import RunError
+from mrdib.runs.layout import runs_dir
 
 
 def resolve_run_dir(run: str, artifacts: str | None) -> Path:
@@ -14,7 +15,7 @@ def resolve_run_dir(run: str, artifacts: str | None) -> Path:
     path = Path(run)
     if path.is_dir():
         return path
-    candidate = Path(artifacts or default_artifacts()) / "runs" / run
+    candidate = runs_dir(artifacts or default_artifacts()) / run
     if candidate.is_dir():
         return candidate
     raise RunError(f"{run}: no such run folder (nor {candidate}); pass a run folder or a run id "

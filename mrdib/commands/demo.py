@@ -23,6 +23,7 @@ from mrdib.core.config import resolve_config
 from mrdib.core.device import WALKTHROUGH_THREADS
 from mrdib.core.errors import MrdibError
 from mrdib.core.io import atomic_write_json
+from mrdib.runs.layout import runs_dir
 from mrdib.runs.reader import list_runs, read_run
 from mrdib.runs.writer import CONFIG_FILE, RESUME_FILE, utc_now
 
@@ -113,7 +114,7 @@ def _train_or_resume(artifacts: Path, run: DemoRun, epochs: int, threads: int) -
     """Skip a finished run, resume an interrupted one, start over one that never finished an epoch."""
     from mrdib.training.runner import resume_run, train_run
 
-    run_dir = artifacts / "runs" / run.run_id
+    run_dir = runs_dir(artifacts) / run.run_id
     if (run_dir / CONFIG_FILE).exists():
         try:
             status = read_run(run_dir).status

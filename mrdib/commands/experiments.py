@@ -51,6 +51,7 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
     def handle(args: argparse.Namespace) -> int:
         from mrdib.experiments.plan import first_stage, read_sweep_config, second_stage_size
         from mrdib.experiments.sweep import run_sweep
+        from mrdib.runs.layout import runs_dir
         from mrdib.training.lifecycle import run_state
 
         sweep = read_sweep_config(args.config)
@@ -59,7 +60,6 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
             raise MrdibError("--restore-from writes the restored runs into the sweep's study; a --dry-run writes "
                              "nothing: run without --dry-run")
         if args.dry_run:
-            from pathlib import Path
 
             from mrdib.experiments.sweep import sweep_started
 
@@ -69,7 +69,7 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
             for dataset in sweep.datasets:
                 for backbone in sweep.backbones:
                     points = first_stage(sweep, artifacts, dataset, backbone)
-                    done = sum(run_state(Path(artifacts) / "runs" / p.run_id) == "done" for p in points)
+                    done = sum(run_state(runs_dir(artifacts) / p.run_id) == "done" for p in points)
                     later = second_stage_size(sweep, dataset, backbone)
                     total_runs += len(points) + later
                     print(f"{dataset} / {backbone}: stage 1 {len(points)} runs ({done} done), "

@@ -13,8 +13,8 @@ from mrdib.experiments.plan import dataset_label
 from mrdib.results.report import Report, attach_mechanism, report_from_groups
 from mrdib.results.selection import ConfigResults, group_runs
 from mrdib.runs.database import plain_storage, sqlite_url
+from mrdib.runs.layout import runs_dir, sweep_database, sweep_plan_path, sweep_study_name
 from mrdib.runs.reader import RunRecord, list_runs
-from mrdib.runs.layout import sweep_database, sweep_plan_path, sweep_study_name
 from mrdib.runs.storage import storage_records
 
 
@@ -57,7 +57,7 @@ def build_report(artifacts: str | Path, sweeps: Sequence[str] = (), metric: str 
     groups = group_runs(records, run_ids)
     mark_in_progress(groups, plans)
     if not groups:
-        where = f"sweep {', '.join(sweeps)}" if sweeps else (storage and "the storage") or str(Path(artifacts) / "runs")
+        where = f"sweep {', '.join(sweeps)}" if sweeps else (storage and "the storage") or str(runs_dir(artifacts))
         raise MrdibError(f"{where}: no finished runs to report on; train or sweep first")
     attach_mechanism(groups)
     return report_from_groups(groups, metric, plans)

@@ -36,7 +36,6 @@ from mrdib.runs.storage import RUN_ATTR, run_attrs
 from mrdib.training.trainer import Callback, EpochRecord
 
 
-
 class RunPruned(optuna.TrialPruned):
     """Optuna's pruning signal; `run_status` makes the run folder say "pruned", not "failed"."""
 

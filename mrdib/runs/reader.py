@@ -17,6 +17,7 @@ import torch
 
 from mrdib.core.errors import RunError
 from mrdib.core.variants import variant_of
+from mrdib.runs import layout
 from mrdib.runs.identity import config_key, setting_key
 from mrdib.runs.writer import ANALYSIS_FILE, CHECKPOINT_FILE, CONFIG_FILE, EMBEDDINGS_FILE, METRICS_FILE, SUMMARY_FILE
 
@@ -115,7 +116,7 @@ def read_run(run_dir: str | Path) -> RunRecord:
 
 def list_runs(root: str | Path | None = None) -> list[RunRecord]:
     """Every folder under <root>/runs, newest first; unreadable ones carry `problem`."""
-    runs_dir = artifacts_root(root) / "runs"
+    runs_dir = layout.runs_dir(artifacts_root(root))
     if not runs_dir.is_dir():
         return []
     records = []
@@ -131,7 +132,7 @@ def list_runs(root: str | Path | None = None) -> list[RunRecord]:
 def runs_signature(root: str | Path | None = None) -> tuple[tuple[str, float], ...]:
     """(folder name, modification time) of every run folder under <root>/runs, without parsing any
     file: a cheap cache key that changes whenever a run appears, disappears or writes an epoch."""
-    runs_dir = artifacts_root(root) / "runs"
+    runs_dir = layout.runs_dir(artifacts_root(root))
     if not runs_dir.is_dir():
         return ()
     return tuple(sorted((p.name, RunRecord(p).modified()) for p in runs_dir.iterdir()

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from mrdib.core.errors import MrdibError
 from mrdib.runs.database import plain_storage, redact
-from mrdib.runs.layout import SWEEP_PREFIX  # noqa: F401  (re-exported: the study name prefix)
+from mrdib.runs.layout import SWEEP_PREFIX, runs_dir  # noqa: F401  (SWEEP_PREFIX re-exported)
 from mrdib.runs.reader import RunRecord, artifacts_root, read_metrics, read_run
 
 RUN_ATTR = "run"
@@ -34,7 +34,7 @@ def record_from_attrs(attrs: dict[str, Any], artifacts: str | Path | None = None
     """A RunRecord from a trial's `run` attribute; its run_dir is where this machine would keep the
     folder (it may not exist here)."""
     config = dict(attrs.get("config") or {})
-    run_dir = artifacts_root(artifacts) / "runs" / str(config.get("run_id", "unknown"))
+    run_dir = runs_dir(artifacts_root(artifacts)) / str(config.get("run_id", "unknown"))
     return RunRecord(run_dir, config, dict(attrs.get("summary") or {}), budget=attrs.get("budget"),
                      mechanism=attrs.get("mechanism"))
 
