@@ -82,7 +82,10 @@ def open_storage(url: str, heartbeat: int | None = DEFAULT_HEARTBEAT, grace: int
             engine = {"heartbeat_interval": int(heartbeat), "grace_period": int(grace), name: callback}
         for attempt in range(6):
             try:
-                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **engine)
+                storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **engine)
+                if url.startswith("sqlite"):
+                    _serialise_sqlite_writes(storage.engine)
+                return storage
             except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError,
                     sqlalchemy.exc.OperationalError) as exc:
                 # Workers that start together on an empty database race to create its tables.
@@ -93,6 +96,29 @@ def open_storage(url: str, heartbeat: int | None = DEFAULT_HEARTBEAT, grace: int
             except (sqlalchemy.exc.SQLAlchemyError, ValueError, ImportError) as exc:
                 raise MrdibError(f"storage {shown}: cannot open the database ({first_line(exc)})")
     raise AssertionError("unreachable")
+
+
+def _serialise_sqlite_writes(engine: Any) -> None:
+    """Make every SQLite transaction take the database's write lock when it begins.
+
+    Optuna pops a waiting trial by reading it as WAITING and then setting it RUNNING, reading
+    `FOR UPDATE`, a row lock SQLite does not have. With pysqlite's deferred transactions two
+    workers can both read WAITING before either writes, and both train the same point (seen in
+    the kill tests: a second worker waiting on the run folder's lock, then reporting the run as
+    its own). `BEGIN IMMEDIATE` (SQLAlchemy's recipe for pysqlite) serialises the read with the
+    write; the connect timeout above lets the others wait their turn.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # pysqlite must not BEGIN by itself
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened while creating the tables predate the listeners
 
 
 def first_line(exc: BaseException) -> str:
