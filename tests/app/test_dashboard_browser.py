@@ -176,7 +176,7 @@ def test_welcome_page_lists_the_pages_as_links(dashboard_url, browser_page):
     _wait_until_idle(page)
     links = page.locator('[data-testid="stMain"] a[data-testid="stPageLink-NavLink"]')
     hrefs = [links.nth(index).get_attribute("href") for index in range(links.count())]
-    assert hrefs == ["runs", "metrics", "disentanglement", "sensitivity", "traces", "ablations", "dose"]
+    assert hrefs == ["runs", "metrics", "disentanglement", "sensitivity", "traces", "ablations", "dose", "pid"]
     assert all(links.nth(index).is_visible() for index in range(links.count()))
     links.filter(has_text="Sensitivity").click()
     page.get_by_role("heading", name="Sensitivity").first.wait_for(timeout=30_000)
