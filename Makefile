@@ -26,13 +26,14 @@ app: install
 demo: install
 	$(BIN)/python -m mrdib demo --artifacts $(ARTIFACTS)
 
-# One pytest-xdist worker per core. `make test` leaves out the tests marked slow (worker-process
-# end-to-end runs, notebooks, benchmarks); `make test-all` runs everything, as CI does.
+# `make test`: one pytest-xdist worker per core, leaving out the tests marked slow (worker-process
+# end-to-end runs, notebooks, benchmarks). `make test-all` runs everything in one process, as CI
+# does: two notebooks rendering figures through kaleido at once timed out under xdist.
 test: install-dev
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 test-all: install-dev
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python benchmarks/bench_training.py
