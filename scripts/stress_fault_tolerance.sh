@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the kill-a-worker tests N times in a row (default 30) with no reruns, optionally beside a
-# busy loop on each core, and prints each failure's output; exit status 1 if any run failed.
+# busy loop on each core, and prints each failure's output and the load average after each run;
+# exit status 1 if any run failed.
 #   scripts/stress_fault_tolerance.sh [N] [--load]
 # PostgreSQL variants run too when MRDIB_TEST_POSTGRES_URL is set (.ci/run shows how to start one).
 set -uo pipefail
@@ -26,10 +27,10 @@ LOG_DIR=$(mktemp -d)
 failures=0
 for i in $(seq "$N"); do
   if "$PYTHON" -m pytest -q -p no:cacheprovider -p no:rerunfailures "${TESTS[@]}" >"$LOG_DIR/run-$i.log" 2>&1; then
-    echo "run $i/$N: passed ($(tail -1 "$LOG_DIR/run-$i.log"))"
+    echo "run $i/$N: passed ($(tail -1 "$LOG_DIR/run-$i.log")), load average $(cut -d' ' -f1-3 /proc/loadavg)"
   else
     failures=$((failures + 1))
-    echo "run $i/$N: FAILED, output in $LOG_DIR/run-$i.log"
+    echo "run $i/$N: FAILED, load average $(cut -d' ' -f1-3 /proc/loadavg), output in $LOG_DIR/run-$i.log"
     grep -E "^(E |FAILED)" "$LOG_DIR/run-$i.log" | head -40
   fi
 done
