@@ -52,6 +52,8 @@ def _analyze_command(parser: argparse.ArgumentParser) -> Handler:
         from mrdib.analysis.summaries import analysis_table
         from mrdib.runs.writer import ANALYSIS_FILE
 
+        if args.threads is not None and args.threads < 1:
+            raise RunError(f"--threads must be at least 1, got {args.threads}")
         if args.threads:
             torch.set_num_threads(args.threads)
         run_dir = resolve_run_dir(args.run, args.artifacts)

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from mrdib.commands.main import command
 from mrdib.core.config import resolve_config
 from mrdib.core.device import WALKTHROUGH_THREADS
-from mrdib.core.errors import MrdibError
+from mrdib.core.errors import ConfigError, MrdibError
 from mrdib.core.io import atomic_write_json
 from mrdib.runs.layout import runs_dir
 from mrdib.runs.reader import list_runs, read_run
@@ -216,6 +216,14 @@ def _demo_command(parser: argparse.ArgumentParser):
     parser.add_argument("--quiet", action="store_true", help="no progress bar (the status file is still written)")
 
     def handle(args: argparse.Namespace) -> int:
+        from mrdib.training.runner import check_run_config
+
+        # Refused before anything is written (no status file, no data, no run folder).
+        if args.limit is not None and args.limit < 1:
+            raise ConfigError(f"--limit must be at least 1, got {args.limit}")
+        if args.threads < 0:
+            raise ConfigError(f"--threads must be >= 0 (0: torch's choice), got {args.threads}")
+        check_run_config(_demo_config(Path(args.artifacts), demo_plan()[0], args.epochs, args.threads))
         if args.if_empty and list_runs(args.artifacts):
             print(f"{args.artifacts}: runs exist, demo skipped")
             return 0

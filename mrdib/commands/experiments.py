@@ -61,7 +61,10 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
                              "nothing: run without --dry-run")
         if args.dry_run:
 
+            from mrdib.experiments.plan import check_sweep_runs
             from mrdib.experiments.sweep import sweep_started
+
+            check_sweep_runs(sweep, artifacts)
 
             if sweep_started(artifacts, sweep.name, args.storage):  # every machine's runs, from the study
                 return _print_progress(sweep, artifacts, args.storage)

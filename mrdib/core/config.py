@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -206,8 +207,19 @@ def resolve_config(
 
 
 def validate_train_config(train: TrainConfig) -> None:
-    """Settings that would only fail after an epoch of training fail here, in one line: the stop
-    metric must be one that the `topk` cut-offs produce."""
+    """Settings that would only fail after an epoch of training (or train nothing) fail here, in one
+    line: counts and sizes must be positive, and the stop metric one that the `topk` cut-offs produce."""
+    positive = {"epochs": train.epochs, "batch_size": train.batch_size, "eval_batch_size": train.eval_batch_size,
+                "embedding_size": train.embedding_size}
+    for name, value in positive.items():
+        if value < 1:
+            raise ConfigError(f"train.{name} must be at least 1, got {value}")
+    if train.patience < 0:
+        raise ConfigError(f"train.patience must be >= 0, got {train.patience}")
+    if train.num_threads < 0:
+        raise ConfigError(f"train.num_threads must be >= 0 (0: torch's default), got {train.num_threads}")
+    if not (math.isfinite(train.learning_rate) and train.learning_rate > 0):
+        raise ConfigError(f"train.learning_rate must be a positive number, got {train.learning_rate}")
     if not train.topk or any(k < 1 for k in train.topk):
         raise ConfigError(f"train.topk must be one or more positive integers, got {list(train.topk)}")
     produced = metric_keys(train.topk)

@@ -34,7 +34,9 @@ from mrdib.core.variants import (  # noqa: F401
     canonical_ablation,
     variant_of,
 )
+from mrdib.data import SYNTHETIC_SPEC
 from mrdib.runs.identity import config_hash
+from mrdib.training.runner import check_run_config
 
 # The paper's grid for each alpha ("Influence of Hyperparameters").
 PAPER_ALPHA_GRID: tuple[float, ...] = (0.0001, 0.001, 0.005, 0.01, 0.05)
@@ -365,6 +367,21 @@ def first_stage(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str)
     if "mrdib" in sweep.variants and not sweep.waits_for_baseline(backbone):
         points += alpha_grid(sweep, artifacts, dataset, backbone)
     return _unique(points)
+
+
+def check_sweep_runs(sweep: SweepConfig, artifacts: str) -> None:
+    """Refuse a sweep whose runs could not start (a missing data folder, an unknown backbone, a bad
+    training or MRdIB setting) before it opens a study or writes a file: every first-stage point's
+    config goes through the same checks as `mrdib train`, each error naming the point."""
+    for dataset in sweep.datasets:
+        if dataset != SYNTHETIC_SPEC and not Path(dataset).expanduser().is_dir():
+            raise ConfigError(f"sweep {sweep.name}: datasets: {dataset}: data folder not found")
+        for backbone in sweep.backbones:
+            try:
+                for point in first_stage(sweep, artifacts, dataset, backbone):
+                    check_run_config(RunConfig.from_dict(point.config))
+            except ConfigError as error:
+                raise ConfigError(f"sweep {sweep.name}: {dataset} / {backbone}: {error}") from None
 
 
 def alpha_grid(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str,

@@ -29,7 +29,7 @@ from mrdib.core.errors import MrdibError
 from mrdib.core.io import atomic_write_json
 from mrdib.experiments.engine import (Heartbeat, OrphanWatch, ask, fail_stale_trials, threads_per_worker, worker_devices,
                                       worker_name)
-from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, baseline_stage, first_stage, planned_size,
+from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, baseline_stage, check_sweep_runs, first_stage, planned_size,
                                     second_stage, second_stage_size)
 from mrdib.experiments.pool import POLL_SECONDS, interrupt_once, pause, run_here, run_pool
 from mrdib.results.selection import select_by_validation
@@ -662,6 +662,7 @@ def run_sweep(sweep: SweepConfig, artifacts: str | Path, workers: int = 1, progr
         raise MrdibError(f"--workers must be at least 1, got {workers}")
     if threads is not None and threads < 1:
         raise MrdibError(f"--threads must be at least 1, got {threads}")
+    check_sweep_runs(sweep, str(artifacts))
     return SweepRunner(sweep, artifacts, workers, progress, command, config_path, threads=threads,
                        device=device, storage=storage, heartbeat=heartbeat, grace=grace, replan=replan,
                        restore_from=restore_from).run()

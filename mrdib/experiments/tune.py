@@ -23,9 +23,10 @@ from typing import Any, Callable
 
 import optuna
 
-from mrdib.core.config import resolve_config
+from mrdib.core.config import RunConfig, resolve_config
 from mrdib.core.errors import ConfigError, MrdibError
 from mrdib.core.io import atomic_write_json
+from mrdib.data import SYNTHETIC_SPEC
 from mrdib.experiments.engine import OrphanWatch, fail_stale_trials, threads_per_worker, worker_devices, worker_name
 from mrdib.experiments.plan import ALPHA_NAMES, dataset_label
 from mrdib.experiments.pool import run_pool
@@ -33,6 +34,7 @@ from mrdib.runs.database import DEFAULT_GRACE, DEFAULT_HEARTBEAT, open_storage, 
 from mrdib.runs.layout import locks_dir, runs_dir, sweep_plan_path, tuning_database, tuning_summary_path
 from mrdib.runs.reader import read_run
 from mrdib.runs.storage import RUN_ATTR, run_attrs
+from mrdib.training.runner import check_run_config
 from mrdib.training.trainer import Callback, EpochRecord
 
 
@@ -109,6 +111,10 @@ def validate(cfg: TuneConfig) -> None:
     reserved = {"enabled", *ALPHA_NAMES} & set(cfg.run_values.get("mrdib", {}))
     if reserved:
         raise ConfigError(f"mrdib.{sorted(reserved)[0]} is chosen by the tuner; remove it from the config")
+    if cfg.data != SYNTHETIC_SPEC and not Path(cfg.data).expanduser().is_dir():
+        raise ConfigError(f"{cfg.data}: data folder not found")
+    # The trials' runs could not start (an unknown backbone, a bad setting): refused before the study opens.
+    check_run_config(trial_run_config(cfg, {name: cfg.low for name in ALPHA_NAMES}))
 
 
 def open_study(cfg: TuneConfig) -> optuna.Study:
@@ -138,6 +144,15 @@ def _counted(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=states))
 
 
+def trial_run_config(cfg: TuneConfig, alphas: dict[str, float]) -> RunConfig:
+    """The run one trial trains: the job's settings with MRdIB on at `alphas`."""
+    values = json.loads(json.dumps(cfg.run_values))  # deep copy
+    values.update({"data": cfg.data, "backbone": cfg.backbone, "artifacts": cfg.artifacts})
+    values["mrdib"] = {**values.get("mrdib", {}), "enabled": True, **alphas}
+    values["train"] = {**values.get("train", {}), "seed": cfg.seed, "stop_metric": cfg.metric}
+    return resolve_config(cfg.backbone, {}, values)
+
+
 def make_objective(cfg: TuneConfig, data: Any, stop: Any = None) -> Callable[[optuna.Trial], float]:
     """The objective: train one +MRdIB run with the proposed alphas, return its best valid metric.
 
@@ -151,11 +166,7 @@ def make_objective(cfg: TuneConfig, data: Any, stop: Any = None) -> Callable[[op
 
     def objective(trial: optuna.Trial) -> float:
         alphas = {name: trial.suggest_float(name, cfg.low, cfg.high, log=True) for name in ALPHA_NAMES}
-        values = json.loads(json.dumps(cfg.run_values))  # deep copy
-        values.update({"data": cfg.data, "backbone": cfg.backbone, "artifacts": cfg.artifacts})
-        values["mrdib"] = {**values.get("mrdib", {}), "enabled": True, **alphas}
-        values["train"] = {**values.get("train", {}), "seed": cfg.seed, "stop_metric": cfg.metric}
-        run_cfg = resolve_config(cfg.backbone, {}, values)
+        run_cfg = trial_run_config(cfg, alphas)
         run_cfg.run_id = (trial.user_attrs.get("run_id")
                           or f"tune-{cfg.study_name}-t{trial.number:04d}-{secrets.token_hex(2)}")
         trial.set_user_attr("run_id", run_cfg.run_id)

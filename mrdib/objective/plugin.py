@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -97,8 +98,13 @@ def pair_name(a: str, b: str) -> str:
 _GENERATOR_OFFSET = 0x4D52644942
 
 
-def _check_settings(cfg: MRdIBConfig) -> None:
-    """Settings that name a choice must name a known one (one line, naming the option)."""
+def check_settings(cfg: MRdIBConfig) -> None:
+    """Settings that name a choice must name a known one, and weights must be finite and >= 0 (one
+    line, naming the option): a negative weight would turn a term's direction round unnoticed."""
+    for option in ("a1", "a2", "a3"):
+        value = getattr(cfg, option)
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise ConfigError(f"mrdib.{option} must be a finite number >= 0, got {value}")
     choices = {"mine_bound": BOUNDS, "unique_mode": UNIQUE_MODES, "mean_head": MEAN_HEADS,
                "prior_scale": PRIOR_SCALES}
     for option, known in choices.items():
@@ -121,7 +127,7 @@ class MRdIB(nn.Module):
         self.enabled = cfg.enabled
         if not self.enabled:
             return
-        _check_settings(cfg)
+        check_settings(cfg)
         # Its own stream of random numbers (docstring above), seeded from the run's seed.
         self.own_generator = cfg.mean_head != "linear"
         self.generator_seed = (torch.initial_seed() + _GENERATOR_OFFSET) % (2 ** 63)

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from mrdib.core.errors import ConfigError
 from mrdib.core.names import ALPHA_NAMES
 from mrdib.core.variants import ABLATIONS
 from mrdib.evaluation.popularity import popularity_table
@@ -416,6 +417,9 @@ def report_from_runs_table(path: str | Path, metric: str = "recall@5") -> Report
 
 
 def report_from_groups(groups: list[ConfigResults], metric: str, plans: list[dict[str, Any]]) -> Report:
+    measured = sorted({name for g in groups for scores in g.valid.values() for name in scores})
+    if metric not in measured:  # a mistyped --metric would choose nothing and write empty tables
+        raise ConfigError(f"--metric '{metric}': no run measured it (the runs have: {', '.join(measured)})")
     selections = choose(groups, metric)
     open_pairs = {(g.dataset, g.backbone) for g in groups if g.in_progress}
     for pair in open_pairs & set(selections):  # an unfinished sweep's pair: shown, never compared

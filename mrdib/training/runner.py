@@ -13,7 +13,7 @@ from mrdib.data import load_dataset
 from mrdib.data.dataset import InteractionData
 from mrdib.core.device import resolve_device
 from mrdib.core.errors import RunError
-from mrdib.objective.plugin import MRdIB
+from mrdib.objective.plugin import MRdIB, check_settings
 from mrdib.runs.layout import runs_dir
 from mrdib.runs.writer import CONFIG_FILE, RESUME_FILE, RunWriter, environment_info, new_run_id, utc_now
 from mrdib.training.callbacks import ProgressCallback, RunFolderCallback
@@ -38,6 +38,16 @@ def build_trainer(cfg: RunConfig, data: InteractionData, callbacks: list[Callbac
     return Trainer(model, data, cfg.train, critic_lr=cfg.mrdib.critic_lr, callbacks=[*monitor, *(callbacks or [])])
 
 
+def check_run_config(cfg: RunConfig) -> None:
+    """Every check that needs no data: training settings, device, backbone name and MRdIB's
+    settings, each a one-line ConfigError. Commands that plan many runs (sweep, tune, dose-response,
+    demo) call it on each before they write anything; train_run calls it before its run folder."""
+    validate_train_config(cfg.train)
+    resolve_device(cfg.train.device)
+    get_backbone(cfg.backbone)
+    check_settings(cfg.mrdib)
+
+
 def runs_root(cfg: RunConfig) -> Path:
     return runs_dir(cfg.artifacts)
 
@@ -59,9 +69,7 @@ def train_run(cfg: RunConfig, progress: bool | None = None,
     """
     # A refused run writes nothing: every check (settings, device, backbone name, the model's own
     # construction) comes before the run folder exists.
-    validate_train_config(cfg.train)
-    resolve_device(cfg.train.device)
-    get_backbone(cfg.backbone)
+    check_run_config(cfg)
     data = data if data is not None else load_dataset(cfg.data, Path(cfg.artifacts))
     if not cfg.run_id:
         cfg.run_id = new_run_id(data.name, cfg.backbone, cfg.mrdib.enabled, cfg.train.seed)
