@@ -12,38 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("MRDIB_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PAGES = ["", "runs", "metrics", "disentanglement", "sensitivity", "traces", "ablations", "pid", "dose"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(url: str, server: subprocess.Popen, seconds: float = 120) -> None:
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        if server.poll() is not None:
-            raise SystemExit("the dashboard exited before answering")
-        time.sleep(0.3)
-    raise SystemExit(f"the dashboard did not answer within {seconds:.0f} s")
 
 
 def shoot(page, url: str, out: Path, name: str) -> str:
@@ -74,6 +51,8 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    from mrdib.commands.dashboard import free_port, wait_until_answering
+
     port = free_port()
     env = {**os.environ, "MRDIB_ARTIFACTS": str(Path(args.artifacts).resolve()), "OMP_NUM_THREADS": "1"}
     server = subprocess.Popen(
@@ -83,7 +62,9 @@ def main() -> int:
         stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, server)
+        reason = wait_until_answering(url, server, time.monotonic() + 120)
+        if reason is not None:
+            raise SystemExit(reason)
         from playwright.sync_api import sync_playwright
 
         with sync_playwright() as playwright:

@@ -14,8 +14,11 @@ import argparse
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from mrdib.commands.main import command, default_artifacts
@@ -37,6 +40,30 @@ def app_main() -> Path:
 def streamlit_command(main: Path, host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(main), "--server.address", host, "--server.port",
             str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+
+
+def free_port() -> int:
+    """A localhost port nothing listens on now (for tests and scripts that start a dashboard)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_answering(url: str, process: subprocess.Popen, deadline: float) -> str | None:
+    """Poll streamlit's health endpoint at `url` until it answers; None then, else why not (the
+    process exited, or time.monotonic() passed `deadline`). One place for every caller's wait."""
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return None
+        except OSError:
+            pass
+        if process.poll() is not None:
+            return f"the dashboard process exited (code {process.returncode}) before answering"
+        if time.monotonic() > deadline:
+            return f"the dashboard did not answer at {url}"
+        time.sleep(0.3)
 
 
 def resolve_artifacts(named: str | None) -> Path:

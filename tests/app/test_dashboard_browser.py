@@ -7,7 +7,6 @@ test-artifacts/screenshots/ for a person to look at."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from mrdib.commands.dashboard import free_port, wait_until_answering
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("MRDIB_CHROMIUM", "/usr/bin/chromium"))
@@ -40,31 +41,18 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 
 def wait_until_healthy(url: str, process: subprocess.Popen, log: Path, started: float, failure: str,
                        seconds: float = 60.0) -> None:
-    """Poll streamlit's health endpoint until it answers; fail with the log's tail if the process
-    exits or `seconds` pass after `started` (a time.monotonic() reading)."""
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() - started > seconds:
-            pytest.fail(f"{failure}: {log.read_text()[-2000:]}")
-        time.sleep(0.3)
+    """Fail with the log's tail if the dashboard has not answered `seconds` after `started`."""
+    reason = wait_until_answering(url, process, started + seconds)
+    if reason is not None:
+        pytest.fail(f"{failure} ({reason}): {log.read_text()[-2000:]}")
+
 
 @pytest.fixture(scope="module")
 def dashboard_url(fixture_artifacts, tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = {**os.environ, "MRDIB_ARTIFACTS": str(fixture_artifacts), "OMP_NUM_THREADS": "1"}
     with open(log, "w") as handle:
@@ -269,7 +257,7 @@ def _listening_addresses(port: int) -> set[str]:
 def test_launcher_from_another_folder_binds_localhost_and_builds_the_demo_in_the_background(tmp_path, browser_page):
     """`python -m mrdib dashboard` started outside the repository: the page answers within seconds,
     only on 127.0.0.1, shows the demo's progress, and the first finished run appears by itself."""
-    port = _free_port()
+    port = free_port()
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
