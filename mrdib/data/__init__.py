@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mrdib.data.dataset import InteractionData
-from mrdib.data.loader import load_mmrec, save_mmrec
+from mrdib.data.loader import load_mmrec, require_folder, save_mmrec
 from mrdib.data.split import split_per_user
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic, materialize_synthetic
 
@@ -24,6 +24,12 @@ __all__ = [
     "save_mmrec",
     "split_per_user",
 ]
+
+
+def check_data_spec(spec: str) -> None:
+    """Refuse a spec that is neither "synthetic" nor an existing folder, before anything is written."""
+    if spec != SYNTHETIC_SPEC:
+        require_folder(Path(spec).expanduser())
 
 
 def load_dataset(spec: str, root: Path, seed: int = 0) -> InteractionData:

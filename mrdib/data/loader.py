@@ -39,12 +39,17 @@ def modality_sort_key(modality: str) -> tuple[int, str]:
     return len(MODALITY_ORDER), modality
 
 
-def load_mmrec(path: str | Path, split_seed: int = 0) -> InteractionData:
-    """Load and validate an MMRec-layout folder; split 8:1:1 per user if x_label is absent."""
-    folder = Path(path)
+def require_folder(folder: Path) -> None:
+    """A missing data folder, in one line that says what it should hold."""
     if not folder.is_dir():
         raise DataError(f"{folder}: data folder not found; pass a folder holding "
                         "<name>.inter and <modality>_feat.npy files")
+
+
+def load_mmrec(path: str | Path, split_seed: int = 0) -> InteractionData:
+    """Load and validate an MMRec-layout folder; split 8:1:1 per user if x_label is absent."""
+    folder = Path(path)
+    require_folder(folder)
     inter_file = _find_inter_file(folder)
     users, items, labels = _read_inter(inter_file)
     n_users, n_items = _check_ids(inter_file, users, items)

@@ -330,14 +330,10 @@ def run_dose_response(spec: DoseResponseSpec, progress: bool | None = None) -> d
     from mrdib.experiments.pool import run_here, run_pool
 
     from mrdib.core.config import RunConfig
-    from mrdib.data import SYNTHETIC_SPEC
     from mrdib.training.runner import check_run_config
 
     points = plan_points(spec)
-    # A check whose runs could not start is refused before it writes anything.
-    if spec.data != SYNTHETIC_SPEC and not Path(spec.data).expanduser().is_dir():
-        raise ConfigError(f"dose-response: {spec.data}: data folder not found")
-    for point in points:
+    for point in points:  # a check whose runs could not start is refused before it writes anything
         check_run_config(RunConfig.from_dict(point.config))
     runs = {p.run_id: p for p in points}
     configs, lock_dir = [p.config for p in runs.values()], str(locks_dir(spec.artifacts))

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from mrdib.core.config import RunConfig, read_config_file, resolve_config
-from mrdib.core.errors import ConfigError
+from mrdib.core.errors import ConfigError, MrdibError
 from mrdib.core.names import ALPHA_NAMES
 from mrdib.core.variants import (  # noqa: F401
     ABLATION_ALIASES,
@@ -34,7 +34,6 @@ from mrdib.core.variants import (  # noqa: F401
     canonical_ablation,
     variant_of,
 )
-from mrdib.data import SYNTHETIC_SPEC
 from mrdib.runs.identity import config_hash
 from mrdib.training.runner import check_run_config
 
@@ -374,13 +373,11 @@ def check_sweep_runs(sweep: SweepConfig, artifacts: str) -> None:
     training or MRdIB setting) before it opens a study or writes a file: every first-stage point's
     config goes through the same checks as `mrdib train`, each error naming the point."""
     for dataset in sweep.datasets:
-        if dataset != SYNTHETIC_SPEC and not Path(dataset).expanduser().is_dir():
-            raise ConfigError(f"sweep {sweep.name}: datasets: {dataset}: data folder not found")
         for backbone in sweep.backbones:
             try:
                 for point in first_stage(sweep, artifacts, dataset, backbone):
                     check_run_config(RunConfig.from_dict(point.config))
-            except ConfigError as error:
+            except MrdibError as error:
                 raise ConfigError(f"sweep {sweep.name}: {dataset} / {backbone}: {error}") from None
 
 

@@ -26,7 +26,6 @@ import optuna
 from mrdib.core.config import RunConfig, resolve_config
 from mrdib.core.errors import ConfigError, MrdibError
 from mrdib.core.io import atomic_write_json
-from mrdib.data import SYNTHETIC_SPEC
 from mrdib.experiments.engine import OrphanWatch, fail_stale_trials, threads_per_worker, worker_devices, worker_name
 from mrdib.experiments.plan import ALPHA_NAMES, dataset_label
 from mrdib.experiments.pool import run_pool
@@ -111,8 +110,6 @@ def validate(cfg: TuneConfig) -> None:
     reserved = {"enabled", *ALPHA_NAMES} & set(cfg.run_values.get("mrdib", {}))
     if reserved:
         raise ConfigError(f"mrdib.{sorted(reserved)[0]} is chosen by the tuner; remove it from the config")
-    if cfg.data != SYNTHETIC_SPEC and not Path(cfg.data).expanduser().is_dir():
-        raise ConfigError(f"{cfg.data}: data folder not found")
     # The trials' runs could not start (an unknown backbone, a bad setting): refused before the study opens.
     check_run_config(trial_run_config(cfg, {name: cfg.low for name in ALPHA_NAMES}))
 

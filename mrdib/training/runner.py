@@ -9,7 +9,7 @@ import torch
 
 from mrdib.backbones import get_backbone
 from mrdib.core.config import RunConfig, validate_train_config
-from mrdib.data import load_dataset
+from mrdib.data import check_data_spec, load_dataset
 from mrdib.data.dataset import InteractionData
 from mrdib.core.device import resolve_device
 from mrdib.core.errors import RunError
@@ -39,9 +39,10 @@ def build_trainer(cfg: RunConfig, data: InteractionData, callbacks: list[Callbac
 
 
 def check_run_config(cfg: RunConfig) -> None:
-    """Every check that needs no data: training settings, device, backbone name and MRdIB's
+    """Every check that needs no data loaded: the data folder exists, training settings, device, backbone name and MRdIB's
     settings, each a one-line ConfigError. Commands that plan many runs (sweep, tune, dose-response,
     demo) call it on each before they write anything; train_run calls it before its run folder."""
+    check_data_spec(cfg.data)
     validate_train_config(cfg.train)
     resolve_device(cfg.train.device)
     get_backbone(cfg.backbone)
