@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from mrdib.commands.demo import DemoRun, demo_plan, first_batch_size
+import pytest
+
+from mrdib.commands.demo import (DemoAnalysis, DemoDoseResponse, DemoRun, command_steps, demo_plan, demo_steps,
+                                 first_batch_size)
 
 
 def test_first_batch_fills_every_page():
@@ -35,4 +38,30 @@ def test_a_quiet_demo_logs_a_line_per_run(tmp_path, capsys):
 
     assert main(["demo", "--artifacts", str(tmp_path), "--limit", "1", "--epochs", "1", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "demo: 0/1 runs done; training" in out and "demo: 1/1 runs done" in out
+    assert "demo: 0/1 steps done; training" in out and "demo: 1/1 steps done" in out
+
+
+def test_the_pid_follows_the_first_batch_and_the_dose_response_check_comes_last():
+    """Every page gets data: the PID page from the first pair's analysis right after the first
+    batch, the Dose-response page from the last step; a --limit run has no dose-response check."""
+    steps = command_steps(None)
+    plan = demo_plan()
+    assert [s for s in steps if isinstance(s, DemoRun)] == plan
+    assert steps[first_batch_size()] == DemoAnalysis((plan[0], plan[1]))
+    assert not plan[0].mrdib and plan[1].mrdib and plan[1].alphas == DemoRun("vbpr", True).alphas
+    assert isinstance(steps[-1], DemoDoseResponse) and len(steps) == len(plan) + 2
+    assert command_steps(first_batch_size()) == [*plan[:first_batch_size()], DemoAnalysis((plan[0], plan[1]))]
+    assert command_steps(1) == plan[:1]
+    assert demo_steps(plan[:3], dose_response=False)[-1] == DemoAnalysis((plan[0], plan[1]))
+
+
+@pytest.mark.slow
+def test_the_demo_dose_response_step_writes_a_check_the_page_reads(tmp_path):
+    from mrdib.commands.demo import build_demo
+    from mrdib.dose_response.core import list_dose_responses, read_dose_response
+
+    build_demo(tmp_path, [DemoDoseResponse("vbpr")], epochs=2, threads=1)
+    folders = list_dose_responses(tmp_path)
+    assert [f.name for f in folders] == ["demo-vbpr-all"]
+    result = read_dose_response(folders[0])
+    assert {v["term"] for v in result["verdicts"]} == {"a1", "a2", "a3"}

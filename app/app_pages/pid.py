@@ -4,7 +4,8 @@ redundant and synergistic parts, baseline beside +MRdIB (docs/pid.md)."""
 import streamlit as st
 
 from app.lib.downloads import figure_downloads, table_downloads
-from app.lib.loaders import load_runs
+from app.lib.loaders import artifacts_dir, load_runs
+from app.lib.welcome import demo_progress
 from app.lib.pid import interval_table, pid_caption, pid_rows, with_labels
 from app.lib.view import require_runs
 from mrdib.figures.charts import pid_figure
@@ -15,8 +16,13 @@ runs = finished_runs(load_runs())
 require_runs(runs, "finished runs")
 rows = pid_rows(runs)
 if rows.empty:
-    st.info("No run has a PID yet: `python -m mrdib analyze RUN` adds it to a run's analysis.json "
-            "(docs/pid.md says what it measures).")
+    building = demo_progress(artifacts_dir())
+    if building:
+        st.info(f"The demo building in the background measures the PID of its first pair after its first runs "
+                f"({building['text']}).")
+    else:
+        st.info("No run has a PID yet: `python -m mrdib analyze RUN` adds it to a run's analysis.json "
+                "(docs/pid.md says what it measures).")
     st.stop()
 
 with st.container(border=True):

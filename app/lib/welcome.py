@@ -43,8 +43,9 @@ def demo_summary() -> DemoSummary:
     text = (f"**{len(plan)} runs** on the synthetic data set ({DASHBOARD_DEMO_EPOCHS} epochs each): "
             f"{', '.join(backbones)}, baseline and +MRdIB over seeds, one alpha at a time on a small grid and "
             f"each alpha switched off ({variants['baseline']} baseline, {variants['+MRdIB']} +MRdIB). "
-            f"They train in the background and appear as they finish: the first {first} (VBPR) fill every page "
-            "in about a minute on two cores, all of them take a few minutes more. You can leave this page.")
+            f"They train in the background and appear as they finish: the first {first} (VBPR) and the PID of "
+            "its first pair fill every page but Dose-response, which the demo's last step fills with a "
+            "dose-response check of each alpha. You can leave this page.")
     return DemoSummary(len(plan), backbones, text)
 
 
@@ -60,7 +61,7 @@ def demo_progress(root: str | Path) -> dict[str, Any] | None:
     done, total = int(status.get("done", 0)), max(int(status.get("total", 1)), 1)
     current = status.get("current") or "starting (loading torch and the data)"
     return {**status, "fraction": min(done / total, 1.0),
-            "text": f"Demo runs: {done} of {total} done · now training {current}"}
+            "text": f"Demo: {done} of {total} steps done · now {current}"}
 
 
 def demo_stopped(root: str | Path) -> str | None:
@@ -69,7 +70,7 @@ def demo_stopped(root: str | Path) -> str | None:
     status = demo.read_status(root)
     if not status or demo.is_building(status) or status.get("state") not in ("starting", "running", "failed"):
         return None
-    where = f"after {status.get('done', 0)} of {status.get('total', '?')} runs"
+    where = f"after {status.get('done', 0)} of {status.get('total', '?')} steps"
     if status.get("state") == "failed":
         return f"The demo stopped {where}: {status.get('error') or 'unknown error'}"
     return f"The demo was stopped {where} (its process ended)."

@@ -1,10 +1,11 @@
-"""`python -m mrdib demo`: the demo runs that fill every dashboard page on the synthetic data.
+"""`python -m mrdib demo`: the demo that fills every dashboard page on the synthetic data.
 
-The plan starts with a small VBPR batch that gives every page something to show (a baseline,
-+MRdIB on two seeds, one step of each alpha: well under a minute on two idle cores), then the
-second baseline seed, the ablations, the rest of the grid and the slower backbones. Run ids are fixed, so a demo that
-was stopped continues where it stopped, and a status file beside the runs (`demo_status.json`)
-tells the dashboard how far a demo building in the background has come.
+The plan starts with a small VBPR batch that gives most pages something to show (a baseline,
++MRdIB on two seeds, one step of each alpha), then measures the PID of its first pair (the PID
+page), then trains the second baseline seed, the ablations, the rest of the grid and the slower
+backbones, and ends with a dose-response check of each alpha (the Dose-response page). Run ids
+are fixed, so a demo that was stopped continues where it stopped, and a status file beside the
+runs (`demo_status.json`) tells the dashboard how far a demo building in the background has come.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from mrdib.core.config import resolve_config
 from mrdib.core.device import WALKTHROUGH_THREADS
 from mrdib.core.errors import ConfigError, MrdibError
 from mrdib.core.io import atomic_write_json
-from mrdib.runs.layout import runs_dir
+from mrdib.runs.layout import dose_response_root, runs_dir
 from mrdib.runs.reader import list_runs, read_run
 from mrdib.runs.writer import CONFIG_FILE, RESUME_FILE, utc_now
 
@@ -45,6 +46,63 @@ class DemoRun:
     def label(self) -> str:
         variant = "+MRdIB " + ", ".join(f"{a:g}" for a in self.alphas) if self.mrdib else "baseline"
         return f"{self.backbone} {variant}, seed {self.seed}"
+
+    @property
+    def doing(self) -> str:
+        return f"training {self.label}"
+
+    def run(self, artifacts: Path, epochs: int, threads: int) -> Path:
+        return _train_or_resume(artifacts, self, epochs, threads)
+
+
+@dataclass(frozen=True)
+class DemoAnalysis:
+    """The PID page's data: `mrdib analyze` (no MINE, for speed) on a baseline and its +MRdIB run."""
+
+    runs: tuple[DemoRun, ...]
+
+    @property
+    def doing(self) -> str:
+        return f"measuring the PID of {' and '.join(run.label for run in self.runs)}"
+
+    def run(self, artifacts: Path, epochs: int, threads: int) -> Path:
+        from mrdib.analysis.analyze import AnalysisSettings, analyze_run
+        from mrdib.runs.writer import ANALYSIS_FILE
+
+        for demo_run in self.runs:
+            run_dir = runs_dir(artifacts) / demo_run.run_id
+            if not (run_dir / ANALYSIS_FILE).is_file():  # a rerun of the demo keeps what was measured
+                analyze_run(run_dir, AnalysisSettings(use_mine=False), progress=False)
+        return runs_dir(artifacts)
+
+
+@dataclass(frozen=True)
+class DemoDoseResponse:
+    """The Dose-response page's data: each alpha at 0 and 0.05 around the centre, with the demo's
+    training settings (a check of its own: `mrdib dose-response` reuses its runs on a rerun)."""
+
+    backbone: str
+    values: tuple[float, ...] = (0.0, 0.05)
+
+    @property
+    def name(self) -> str:
+        return f"demo-{self.backbone}-all"
+
+    @property
+    def doing(self) -> str:
+        return f"checking each alpha's dose-response on {self.backbone} ({len(self.values)} values, seed 0)"
+
+    def run(self, artifacts: Path, epochs: int, threads: int) -> Path:
+        from mrdib.dose_response.core import DoseResponseSpec, run_dose_response
+
+        spec = DoseResponseSpec(data="synthetic", backbone=self.backbone, terms=["all"], values=list(self.values),
+                                base=list(DemoRun(self.backbone, True).alphas), seeds=[0],
+                                train=_demo_train(0, epochs, threads), artifacts=str(artifacts), name=self.name)
+        run_dose_response(spec, progress=False)
+        return spec.out_dir
+
+
+DemoStep = DemoRun | DemoAnalysis | DemoDoseResponse
 
 
 # The paper's sensitivity study uses MGCN and FREEDOM; VBPR is the fastest. Those available run.
@@ -101,12 +159,28 @@ def first_batch_size() -> int:
     return 3 + 3
 
 
+def demo_steps(plan: list[DemoRun], dose_response: bool = True) -> list[DemoStep]:
+    """The plan's runs, with the PID of its first pair (baseline and +MRdIB at the centre, seed 0)
+    measured right after the first batch, and (with `dose_response`) a dose-response check last:
+    then every page has data."""
+    steps: list[DemoStep] = list(plan)
+    if len(plan) >= 2 and not plan[0].mrdib and plan[1].mrdib:
+        steps.insert(min(first_batch_size(), len(plan)), DemoAnalysis((plan[0], plan[1])))
+    if dose_response and plan:
+        steps.append(DemoDoseResponse(plan[0].backbone))
+    return steps
+
+
+def _demo_train(seed: int, epochs: int, threads: int) -> dict[str, Any]:
+    return {"seed": seed, "epochs": epochs, "patience": 10, "batch_size": 512, "num_threads": threads}
+
+
 def _demo_config(artifacts: Path, run: DemoRun, epochs: int, threads: int):
     a1, a2, a3 = run.alphas
     return resolve_config(run.backbone, cli_values={
         "artifacts": str(artifacts), "data": "synthetic", "run_id": run.run_id,
         "mrdib": {"enabled": run.mrdib, "a1": a1, "a2": a2, "a3": a3},
-        "train": {"seed": run.seed, "epochs": epochs, "patience": 10, "batch_size": 512, "num_threads": threads},
+        "train": _demo_train(run.seed, epochs, threads),
     })
 
 
@@ -128,19 +202,22 @@ def _train_or_resume(artifacts: Path, run: DemoRun, epochs: int, threads: int) -
     return train_run(_demo_config(artifacts, run, epochs, threads), progress=False)[0]
 
 
-def build_demo(artifacts: str | Path, plan: list[DemoRun] | None = None, epochs: int = DEMO_EPOCHS,
-               on_progress: Callable[[int, int, DemoRun], None] | None = None, threads: int = 0) -> list[Path]:
-    """Train every run of the plan on the synthetic data (skipping finished ones); returns the run
-    folders. `on_progress(runs done, runs in total, run now)` is called before each run and at the end."""
+def build_demo(artifacts: str | Path, steps: list[DemoStep] | None = None, epochs: int = DEMO_EPOCHS,
+               on_progress: Callable[[int, int, DemoStep], None] | None = None, threads: int = 0) -> list[Path]:
+    """Take every step (train a run on the synthetic data, measure a PID, check dose-response),
+    skipping finished work; returns the run folders. `on_progress(steps done, steps in total, step
+    now)` is called before each step and at the end."""
     artifacts = Path(artifacts)
-    plan = plan or demo_plan()
+    steps = steps or demo_steps(demo_plan())
     folders = []
-    for index, run in enumerate(plan):
+    for index, step in enumerate(steps):
         if on_progress:
-            on_progress(index, len(plan), run)
-        folders.append(_train_or_resume(artifacts, run, epochs, threads))
+            on_progress(index, len(steps), step)
+        where = step.run(artifacts, epochs, threads)
+        if isinstance(step, DemoRun):
+            folders.append(where)
     if on_progress:
-        on_progress(len(plan), len(plan), plan[-1])
+        on_progress(len(steps), len(steps), steps[-1])
     return folders
 
 
@@ -196,7 +273,7 @@ def start_in_background(artifacts: str | Path, epochs: int = DEMO_EPOCHS, limit:
     artifacts.mkdir(parents=True, exist_ok=True)
     command_line = [sys.executable, "-m", "mrdib", "demo", "--artifacts", str(artifacts), "--epochs", str(epochs),
                     "--threads", str(threads), "--quiet"] + (["--limit", str(limit)] if limit else [])
-    total = min(len(demo_plan()), limit or len(demo_plan()))
+    total = len(command_steps(limit))
     with open(artifacts / LOG_FILE, "ab") as log:
         process = subprocess.Popen(command_line, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env={**os.environ, "OMP_NUM_THREADS": str(threads)})
@@ -204,12 +281,20 @@ def start_in_background(artifacts: str | Path, epochs: int = DEMO_EPOCHS, limit:
     return process
 
 
+def command_steps(limit: int | None) -> list[DemoStep]:
+    """What `mrdib demo [--limit N]` does: the first N runs (with the PID once its first pair is
+    in them), and the dose-response check only with the whole plan."""
+    plan = demo_plan()
+    return demo_steps(plan[:limit] if limit else plan, dose_response=not limit or limit >= len(plan))
+
+
 @command("demo", "train the demo runs on synthetic data (what the dashboard shows first)")
 def _demo_command(parser: argparse.ArgumentParser):
     parser.add_argument("--artifacts", default="artifacts")
     parser.add_argument("--epochs", type=int, default=DEMO_EPOCHS)
     parser.add_argument("--limit", type=int, help=f"only the first N runs of the plan ({first_batch_size()}: "
-                                                  "the small batch that fills every page)")
+                                                  "the small batch that fills every page but Dose-response, "
+                                                  "PID included); no dose-response check")
     parser.add_argument("--threads", type=int, default=WALKTHROUGH_THREADS,
                         help=f"torch threads (default {WALKTHROUGH_THREADS}, as the notebooks; 0: torch's choice)")
     parser.add_argument("--if-empty", action="store_true", help="do nothing when runs already exist")
@@ -227,26 +312,26 @@ def _demo_command(parser: argparse.ArgumentParser):
         if args.if_empty and list_runs(args.artifacts):
             print(f"{args.artifacts}: runs exist, demo skipped")
             return 0
-        plan = demo_plan()[:args.limit] if args.limit else demo_plan()
+        steps = command_steps(args.limit)
         bar = None
         if not args.quiet:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(plan), desc="demo runs", unit="run")
+            bar = tqdm(total=len(steps), desc="demo", unit="step")
 
-        def progress(done: int, total: int, run: DemoRun) -> None:
+        def progress(done: int, total: int, step: DemoStep) -> None:
             write_status(args.artifacts, state="running" if done < total else "done", pid=os.getpid(), done=done,
-                         total=total, current=run.label if done < total else "", error=None)
+                         total=total, current=step.doing if done < total else "", error=None)
             if bar is not None:
                 bar.n = done
-                bar.set_postfix_str(run.label)
+                bar.set_postfix_str(step.doing)
                 bar.refresh()
-            else:  # one line per run, so the log (artifacts/demo.log for the dashboard's demo) fills as it goes
-                now = f"; training {run.label}" if done < total else ""
-                print(f"{utc_now()} demo: {done}/{total} runs done{now}", flush=True)
+            else:  # one line per step, so the log (artifacts/demo.log for the dashboard's demo) fills as it goes
+                now = f"; {step.doing}" if done < total else ""
+                print(f"{utc_now()} demo: {done}/{total} steps done{now}", flush=True)
 
         try:
-            folders = build_demo(args.artifacts, plan, args.epochs, progress, threads=args.threads)
+            folders = build_demo(args.artifacts, steps, args.epochs, progress, threads=args.threads)
         except BaseException as error:
             status = read_status(args.artifacts) or {}
             message = "interrupted" if isinstance(error, KeyboardInterrupt) else f"{type(error).__name__}: {error}"
@@ -255,6 +340,9 @@ def _demo_command(parser: argparse.ArgumentParser):
         if bar is not None:
             bar.close()
         print(f"{len(folders)} demo runs in {Path(args.artifacts) / 'runs'}")
+        for step in steps:
+            if isinstance(step, DemoDoseResponse):
+                print(f"dose-response check: {dose_response_root(args.artifacts) / step.name}")
         return 0
 
     return handle

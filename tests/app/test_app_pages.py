@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard_fixture import EPOCHS, N_ITEMS, REFERENCE, REPO_ROOT, SWEEP
+from dashboard_fixture import EPOCHS, N_ITEMS, REPO_ROOT, SWEEP
 from mrdib.runs.reader import list_runs, read_metrics, runs_frame
 
 MAIN = str(REPO_ROOT / "app" / "main.py")
@@ -55,10 +57,10 @@ def test_demo_button_builds_in_the_background_with_progress(empty_artifacts, mon
     app.button(key="welcome_build_demo").click().run()
     assert not app.exception, [e.value for e in app.exception]
     status = demo.read_status(empty_artifacts)
-    assert status["state"] in ("starting", "running") and status["total"] == 2
+    assert status["state"] in ("starting", "running") and status["total"] == 3  # two runs, then their PID
     # the page answers at once and shows the progress while the child process trains
     assert "welcome_build_demo" not in [b.key for b in app.button]
-    assert any("Demo runs: 0 of 2 done" in p.proto.text for p in app.get("progress"))
+    assert any("Demo: 0 of 3 steps done" in p.proto.text for p in app.get("progress"))
     deadline = time.monotonic() + 150
     while demo.is_building(demo.read_status(empty_artifacts)) and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -66,6 +68,8 @@ def test_demo_button_builds_in_the_background_with_progress(empty_artifacts, mon
     runs = _runs(empty_artifacts)
     assert sorted(runs["run_id"]) == ["demo-vbpr-base-s0", "demo-vbpr-mrdib-0.001-0.01-0.01-s0"]
     assert set(runs["status"]) == {"done"}
+    for run_id in runs["run_id"]:  # the PID page's data: the pair's analysis, PID included
+        assert "pid" in json.loads((empty_artifacts / "runs" / run_id / "analysis.json").read_text()), run_id
     again = open_page()
     assert [m.value for m in again.metric][:1] == ["2"] and not again.get("progress")
 
@@ -86,7 +90,7 @@ def test_a_stopped_demo_offers_to_continue(empty_artifacts):
 
     demo.write_status(empty_artifacts, state="running", pid=2 ** 22 + 17, done=3, total=25, current="x", error=None)
     app = open_page()
-    assert "stopped after 3 of 25 runs" in app.warning[0].value
+    assert "stopped after 3 of 25 steps" in app.warning[0].value
     assert app.button(key="welcome_resume_demo").label == "Continue building the demo runs"
 
 
@@ -294,3 +298,21 @@ def test_ablations_and_cost_tables(artifacts_env, charts):
     assert cost["paper s/epoch baseline"].iloc[0] == "–"  # the paper has no synthetic data
     [figure] = charts(app)
     assert [t["type"] for t in figure["data"]] == ["bar", "bar"]
+
+
+def test_the_pid_and_dose_pages_say_the_demo_fills_them_while_it_builds(empty_artifacts):
+    """While a demo builds, the two pages its later steps fill say so, instead of naming a command."""
+    import os
+
+    from mrdib.commands import demo
+    from mrdib.commands.main import main
+
+    assert main(["train", "--epochs", "1", "--embedding-size", "8", "--quiet", "--artifacts", str(empty_artifacts)]) == 0
+    for page, fragment in (("pid", "measures the PID of its first pair"), ("dose_response", "as its last step")):
+        demo.write_status(empty_artifacts, state="running", pid=os.getpid(), done=4, total=27,
+                          current="training vbpr baseline, seed 1", error=None)
+        app = open_page(page)
+        assert fragment in app.info[0].value and "4 of 27 steps done" in app.info[0].value, app.info[0].value
+        demo.write_status(empty_artifacts, state="done", pid=os.getpid(), done=27, total=27, current="", error=None)
+        app = open_page(page)
+        assert "python -m mrdib" in app.info[0].value, app.info[0].value

@@ -9,7 +9,6 @@ import torch
 from testing_support import fast_config
 from app.lib.pid import interval_table, pid_caption, pid_rows, with_labels
 from mrdib.analysis.analyze import AnalysisSettings, analyze_run
-from mrdib.analysis.pid import PidSettings
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
 from mrdib.figures.charts import pid_figure
 from mrdib.training.runner import train_run

@@ -276,7 +276,7 @@ def test_launcher_from_another_folder_binds_localhost_and_builds_the_demo_in_the
         page = browser_page
         page.goto(url)
         page.get_by_text("Building the demo runs in the background").wait_for(timeout=60_000)
-        page.get_by_text("Demo runs:").first.wait_for(timeout=30_000)
+        page.get_by_text("Demo:").first.wait_for(timeout=30_000)
         page.screenshot(path=str(SCREENSHOTS / "welcome_demo_building.png"), full_page=True)
         # the first run lands and the page shows it without a reload (the progress fragment reruns it)
         page.locator('[data-testid="stMetric"]').first.wait_for(timeout=150_000)
