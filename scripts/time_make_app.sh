@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times `make app` on a fresh clone, as a new user meets it: clone, make app (venv, pip install,
-# dashboard), then prints the seconds until the dashboard answers, until the demo's first batch
-# (the runs that fill every page) is done, and until the whole demo is done, with the load average.
+# dashboard), then prints the seconds until the dashboard answers, until the demo's first batch and
+# its PID are done (every page but Dose-response has data), and until the whole demo is done (its
+# last step, the dose-response check, fills that page), with the load average.
 #   scripts/time_make_app.sh [CLONE_DIR] [PORT]
 # Needs Python 3.11 and a reachable package index (pip's cache makes a second try faster: say so
 # when you report the time). Stops the dashboard and the demo at the end; the clone is kept.
@@ -9,7 +10,7 @@ set -uo pipefail
 SOURCE="$(cd "$(dirname "$0")/.." && pwd)"
 CLONE=${1:-$(mktemp -d)/mrdib}
 PORT=${2:-8501}
-FIRST_BATCH=6  # mrdib.commands.demo.first_batch_size()
+FIRST_STEPS=7  # mrdib.commands.demo: first_batch_size() runs, then the PID of their first pair
 git clone -q "$SOURCE" "$CLONE" || exit 1
 cd "$CLONE" || exit 1
 echo "clone: $CLONE at $(git rev-parse --short HEAD); load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -26,11 +27,11 @@ while kill -0 "$MAKE_PID" 2>/dev/null; do
   if [ -n "$answered" ] && [ -f artifacts/demo_status.json ]; then
     done_runs=$(python3 -c "import json; s=json.load(open('artifacts/demo_status.json')); print(s.get('done', 0), s.get('total', 0), s.get('state'))")
     read -r n total state <<<"$done_runs"
-    if [ -z "$first" ] && [ "$n" -ge "$FIRST_BATCH" ]; then
-      first=$(since); echo "first $FIRST_BATCH demo runs done (every page has data) after ${first} s"
+    if [ -z "$first" ] && [ "$n" -ge "$FIRST_STEPS" ]; then
+      first=$(since); echo "first $FIRST_STEPS demo steps done (every page but Dose-response has data) after ${first} s"
     fi
     if [ "$state" = "done" ] || [ "$state" = "failed" ]; then
-      all=$(since); echo "demo $state: $n of $total runs after ${all} s"; break
+      all=$(since); echo "demo $state: $n of $total steps after ${all} s (every page has data)"; break
     fi
   fi
   sleep 1
