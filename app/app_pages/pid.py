@@ -6,7 +6,7 @@ import streamlit as st
 from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import artifacts_dir, load_runs
 from app.lib.welcome import demo_progress
-from app.lib.pid import interval_table, pid_caption, pid_rows, with_labels
+from app.lib.pid import alpha_options, comparison_rows, interval_table, pid_caption, pid_rows, with_labels
 from app.lib.view import require_runs
 from mrdib.figures.charts import pid_figure
 from mrdib.results.tables import finished_runs
@@ -26,22 +26,28 @@ if rows.empty:
     st.stop()
 
 with st.container(border=True):
-    left, middle, right = st.columns(3)
+    left, middle, right, last = st.columns(4)
     dataset = left.selectbox("Data set", sorted(rows.dataset.unique()), key="pid_dataset")
     mine = rows[rows.dataset == dataset]
     backbone = middle.selectbox("Backbone", sorted(mine.backbone.unique()), key="pid_backbone")
     mine = mine[mine.backbone == backbone]
     pairs = sorted((mine.modality_a + "~" + mine.modality_b).unique())
     pair = right.selectbox("Modality pair", pairs, key="pid_pair")
-    chosen = with_labels(mine[(mine.modality_a + "~" + mine.modality_b) == pair])
+    mine = mine[(mine.modality_a + "~" + mine.modality_b) == pair]
+    options = alpha_options(mine)
+    alphas = last.selectbox("+MRdIB a1 / a2 / a3", options, key="pid_alphas", disabled=not options,
+                            help="Runs at different alphas are not averaged: pick the setting to set beside the "
+                                 "baseline (first: the one with most runs)")
+    chosen = with_labels(comparison_rows(mine, alphas))
     figure = pid_figure(chosen, title=f"{backbone} on {dataset}: information about interaction, decomposed")
     st.plotly_chart(figure, key="pid_chart")
     st.markdown(pid_caption(chosen))
-    figure_downloads(figure, f"pid_{dataset}_{backbone}_{pair.replace('~', '-')}", key="pid_chart_download")
+    export = f"pid_{dataset}_{backbone}_{pair.replace('~', '-')}" + (f"_a{alphas.replace(' / ', '-')}" if alphas else "")
+    figure_downloads(figure, export, key="pid_chart_download")
 
 st.subheader("Values with 95% bootstrap intervals")
 st.caption("Basic bootstrap over the held-out pairs: the interval is centred on the bias-corrected value, so a "
            "plug-in value can sit at its edge (docs/pid.md).")
 table = interval_table(chosen)
 st.dataframe(table, hide_index=True, width="stretch", key="pid_table")
-table_downloads(table, f"pid_{dataset}_{backbone}_{pair.replace('~', '-')}", key="pid_table_download")
+table_downloads(table, export, key="pid_table_download")

@@ -4,10 +4,13 @@ computed from the numbers."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from mrdib.core.config import MRdIBConfig
 from mrdib.core.errors import RunError
+from mrdib.core.names import ALPHA_NAMES
 from mrdib.runs.reader import read_analysis
 
 PARTS = ("unique_a", "unique_b", "redundant", "synergistic")
@@ -28,16 +31,40 @@ def pid_rows(runs: pd.DataFrame) -> pd.DataFrame:
         for pair in pid.get("pairs") or []:
             rows.append({"run_id": run.run_id, "dataset": run.dataset, "backbone": run.backbone,
                          "side": "+MRdIB" if run.mrdib else "baseline", "seed": run.seed, "view": pid.get("view"),
+                         "setting": run.setting, "alphas": alphas_label(run) if run.mrdib else "",
                          **{k: pair[k] for k in ("modality_a", "modality_b", "measure", "bins", "n")},
                          **{k: pair[k] for part in (*PARTS, "total") for k in (part, f"{part}_low", f"{part}_high")}})
     return pd.DataFrame(rows)
 
 
+def alphas_label(run: Any) -> str:
+    return " / ".join(f"{getattr(run, name):g}" for name in ALPHA_NAMES)
+
+
+def alpha_options(frame: pd.DataFrame) -> list[str]:
+    """The +MRdIB alpha settings that have a PID, the one to show first first: most runs, then
+    MRdIB's default alphas, then in order. Runs at different alphas are never averaged together."""
+    counts = frame.loc[frame.side == "+MRdIB", "alphas"].value_counts()
+    default = " / ".join(f"{getattr(MRdIBConfig(), name):g}" for name in ALPHA_NAMES)
+    return sorted(counts.index, key=lambda label: (-counts[label], label != default, label))
+
+
+def comparison_rows(frame: pd.DataFrame, alphas: str | None) -> pd.DataFrame:
+    """The baseline runs and the +MRdIB runs at `alphas`; where baselines of several training
+    settings have a PID, those of the +MRdIB runs' settings (a +MRdIB run shares its baseline's)."""
+    ours = frame[(frame.side == "+MRdIB") & (frame.alphas == alphas)]
+    baselines = frame[frame.side == "baseline"]
+    matched = baselines[baselines.setting.isin(ours.setting)]
+    return pd.concat([matched if not matched.empty else baselines, ours])
+
+
 def with_labels(frame: pd.DataFrame) -> pd.DataFrame:
-    """Baseline runs first, then +MRdIB ones, each labelled by side and seed (and run id if two share them)."""
+    """Baseline runs first, then +MRdIB ones, each labelled by side (with its alphas) and seed, and
+    by run id if two share them."""
     frame = frame.sort_values(["side", "seed", "run_id"], key=lambda c: c.map({"baseline": 0, "+MRdIB": 1})
                               if c.name == "side" else c).reset_index(drop=True)
-    labels = frame["side"] + " · seed " + frame["seed"].astype(str)
+    sides = frame["side"] + frame["alphas"].map(lambda a: f" {a}" if a else "") if "alphas" in frame else frame["side"]
+    labels = sides + " · seed " + frame["seed"].astype(str)
     duplicated = labels.duplicated(keep=False)
     frame["label"] = labels.where(~duplicated, labels + " · " + frame["run_id"].str[-10:])
     return frame
@@ -66,7 +93,17 @@ def pid_caption(frame: pd.DataFrame) -> str:
         # Below the shown precision a difference is no direction (0.000 -> 0.000 is not "more").
         direction = "the same" if abs(ours - base) < 0.0005 else "more" if ours > base else "less"
         changes.append(f"{names[part]} {base:.3f} → {ours:.3f} bits ({direction})")
-    return (f"Baseline → +MRdIB, mean over runs: " + "; ".join(changes)
+    at = ""
+    if "alphas" in frame:
+        settings_shown = frame.loc[frame.side == "+MRdIB", "alphas"].unique()
+        at = f" at a1 / a2 / a3 = {settings_shown[0]}" if len(settings_shown) == 1 else ""
+    seeds = frame.groupby("side")["seed"].nunique()
+
+    def count(side: str) -> str:
+        return f"{seeds.get(side, 0)} seed{'s' if seeds.get(side, 0) != 1 else ''}"
+
+    return (f"Baseline ({count('baseline')}) → +MRdIB{at} ({count('+MRdIB')}), means over seeds: "
+            + "; ".join(changes)
             + f"; total {means.at['baseline', 'total']:.3f} → {means.at['+MRdIB', 'total']:.3f} bits ({settings}). "
               "The paper expects +MRdIB to carry less redundant and more unique information.")
 

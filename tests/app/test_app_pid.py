@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from testing_support import fast_config
-from app.lib.pid import interval_table, pid_caption, pid_rows, with_labels
+from app.lib.pid import alpha_options, comparison_rows, interval_table, pid_caption, pid_rows, with_labels
 from mrdib.analysis.analyze import AnalysisSettings, analyze_run
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
 from mrdib.figures.charts import pid_figure
@@ -52,9 +52,38 @@ def test_the_page_draws_the_bars_and_the_caption(pid_artifacts, monkeypatch, cha
     [figure] = charts(app)
     assert [t["type"] for t in figure["data"]] == ["bar"] * 4
     assert figure["layout"]["title"]["text"].startswith("vbpr on synthetic")
-    assert any(m.value.startswith("Baseline → +MRdIB") for m in app.markdown)
+    assert any(m.value.startswith("Baseline (1 seed) → +MRdIB") for m in app.markdown)
 
 
 def test_without_analyses_the_page_says_what_fills_it(artifacts_env):
     app = open_page("pid")
     assert any("mrdib analyze RUN" in i.value for i in app.info)
+
+
+def _row(side: str, seed: int, alphas: str, setting: str, redundant: float) -> dict:
+    parts = {"unique_a": 0.01, "unique_b": 0.02, "redundant": redundant, "synergistic": 0.03}
+    return {"run_id": f"{side}-{alphas}-{setting}-s{seed}", "dataset": "synthetic", "backbone": "vbpr", "side": side,
+            "seed": seed, "view": "means", "setting": setting, "alphas": alphas, "modality_a": "image",
+            "modality_b": "text", "measure": "broja", "bins": 8, "n": 100, **parts, "total": sum(parts.values()),
+            **{f"{k}_{end}": v for k, v in {**parts, "total": sum(parts.values())}.items() for end in ("low", "high")}}
+
+
+def test_runs_at_different_alphas_are_never_averaged_together():
+    """The bars and caption set the baseline beside one +MRdIB setting: most runs first, then the
+    default alphas; a baseline of another training setting is left out when its own one is there."""
+    import pandas as pd
+
+    frame = pd.DataFrame([
+        _row("baseline", 0, "", "A", 0.20), _row("baseline", 1, "", "A", 0.22), _row("baseline", 0, "", "B", 0.9),
+        _row("+MRdIB", 0, "0.05 / 0.01 / 0.01", "A", 0.01),
+        _row("+MRdIB", 0, "0.001 / 0.01 / 0.01", "A", 0.10), _row("+MRdIB", 1, "0.001 / 0.01 / 0.01", "A", 0.12),
+        _row("+MRdIB", 0, "0.001 / 0.05 / 0.01", "A", 0.05), _row("+MRdIB", 1, "0.001 / 0.05 / 0.01", "A", 0.07),
+    ])
+    options = alpha_options(frame)
+    assert options == ["0.001 / 0.01 / 0.01", "0.001 / 0.05 / 0.01", "0.05 / 0.01 / 0.01"]
+    shown = with_labels(comparison_rows(frame, options[0]))
+    assert list(shown.label) == ["baseline · seed 0", "baseline · seed 1", "+MRdIB 0.001 / 0.01 / 0.01 · seed 0",
+                                 "+MRdIB 0.001 / 0.01 / 0.01 · seed 1"]
+    caption = pid_caption(shown)
+    assert caption.startswith("Baseline (2 seeds) → +MRdIB at a1 / a2 / a3 = 0.001 / 0.01 / 0.01 (2 seeds), means")
+    assert "redundant 0.210 → 0.110 bits (less)" in caption
