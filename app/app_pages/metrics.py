@@ -6,7 +6,8 @@ from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import load_runs
 from app.lib.view import require_runs, styled
 from mrdib.figures.charts import improvement_figure
-from mrdib.results.tables import best_mask, comparison_table, finished_runs, format_table, metric_names, selections
+from mrdib.results.tables import (best_mask, capped_choices, comparison_table, finished_runs, format_table,
+                                  metric_names, selections)
 
 st.title("Metrics table")
 runs = load_runs()
@@ -36,6 +37,11 @@ st.dataframe(styled(display, bold), hide_index=True, width="stretch", key="metri
              column_config={"alphas": st.column_config.TextColumn(width=175),
                             "variant": st.column_config.TextColumn(width=100),
                             "seeds": st.column_config.TextColumn(width=50)})
+capped = capped_choices(runs)
+if capped:
+    st.warning("Not converged: early stopping never fired for " + "; ".join(capped) + ". More epochs might "
+               "change these numbers, and the comparison may only show which side learns faster; raise the cap "
+               "(`--epochs`) before reporting it.", icon=":material/warning:")
 candidates = {pair: (len({g.key for g in s.candidates}), s) for pair, s in selections(runs).items()}
 st.caption("Per backbone and data set, the baseline and the +MRdIB configuration with the best mean validation "
            "recall@5 on the seeds the candidates share, as `mrdib report` chooses; test never chooses. "

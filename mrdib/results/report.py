@@ -195,9 +195,7 @@ BUDGET_SIDES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def _hits_cap(group: ConfigResults | None) -> bool:
-    """Whether any seed of a configuration stopped at its epoch cap (early stopping never fired)."""
-    cap = (group.train.get("epochs") if group else None) or 0
-    return bool(group and cap and any(e >= int(cap) for e in group.epochs_run.values()))
+    return bool(group and group.capped_seeds)
 
 
 def budget_table(selections: dict[tuple[str, str], Selection], groups: list[ConfigResults]) -> pd.DataFrame:

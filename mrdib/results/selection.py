@@ -48,6 +48,13 @@ class ConfigResults:
     def seeds(self) -> list[int]:
         return sorted(self.valid)
 
+    @property
+    def capped_seeds(self) -> list[int]:
+        """Seeds whose run stopped at the epoch cap: early stopping never fired, so more epochs might
+        have moved the metric, and a comparison with this configuration may only show who trains faster."""
+        cap = int(self.train.get("epochs") or 0)
+        return sorted(seed for seed, epochs in self.epochs_run.items() if cap and epochs >= cap)
+
     def valid_scores(self, metric: str) -> dict[int, float]:
         return {seed: float(m[metric]) for seed, m in self.valid.items() if metric in m}
 

@@ -64,6 +64,18 @@ def chosen_setting(runs: pd.DataFrame, dataset: str, backbone: str, stop_metric:
     return str(rows["setting"].iloc[0]) if len(rows) else None
 
 
+def capped_choices(runs: pd.DataFrame, stop_metric: str = "recall@5") -> list[str]:
+    """One line per chosen configuration (the comparison's baseline or +MRdIB) with a seed that
+    stopped at the epoch cap, e.g. "vbpr baseline on synthetic: 2 of 2 seeds stopped at the cap (20 epochs)"."""
+    lines = []
+    for (dataset, backbone), chosen in sorted(selections(runs, stop_metric).items()):
+        for side, group in (("baseline", chosen.baseline), ("+MRdIB", chosen.mrdib)):
+            if group is not None and group.capped_seeds:
+                lines.append(f"{backbone} {side} on {dataset}: {len(group.capped_seeds)} of {len(group.seeds)} seeds "
+                             f"stopped at the cap ({int(group.train['epochs'])} epochs)")
+    return lines
+
+
 def alphas_label(alphas: tuple[float, ...] | None) -> str:
     if alphas is None:
         return ""

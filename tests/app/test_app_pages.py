@@ -172,8 +172,16 @@ def test_the_metrics_page_and_the_report_give_the_same_table1(artifacts_env):
     from mrdib.results.tables import alphas_label
 
     report = build_report(artifacts_env)
-    table = open_page("metrics").dataframe[0].value.set_index("variant")
+    app = open_page("metrics")
+    table = app.dataframe[0].value.set_index("variant")
     row = report.table1[report.table1["metric"] == "recall@5"].iloc[0]
+    # The fixture's runs are 2 epochs long: both chosen configurations stopped at the cap, as the
+    # report's budgets table says too, and the page says so above the table.
+    budget = report.budgets.iloc[0]
+    assert budget["baseline_chosen_hits_cap"] and budget["mrdib_chosen_hits_cap"]
+    [warning] = [w.value for w in app.warning]
+    assert warning.startswith("Not converged") and "vbpr baseline on synthetic: 2 of 2 seeds stopped at the cap (2 epochs)" in warning
+    assert f"vbpr +MRdIB on synthetic: {row['mrdib_n']} of {row['mrdib_n']} seeds" in warning
 
     def shown(mean: float, std: float) -> str:
         return f"{mean:.4f}" + ("" if np.isnan(std) else f" ± {std:.4f}")
