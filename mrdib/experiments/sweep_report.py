@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
+from mrdib.core.variants import ABLATIONS
 from mrdib.core.errors import MrdibError
 from mrdib.experiments.plan import dataset_label
 from mrdib.results.report import Report, attach_mechanism, report_from_groups
@@ -76,9 +77,14 @@ def folderless_sweep_records(artifacts: str | Path, sweeps: Sequence[str]) -> li
 
 
 def mark_in_progress(groups: list[ConfigResults], plans: list[dict[str, Any]]) -> None:
-    """Flag the groups of every (data set, backbone) whose sweep has points not done yet: its choice
-    may still change and its seeds are incomplete, so the report must not compare it."""
-    open_pairs = {(dataset_label(p["dataset"]), p["backbone"]) for plan in plans for p in plan.get("points", [])
-                  if p.get("status") != "done"}
+    """Flag the groups of every (data set, backbone) whose sweep has points not done yet, so the
+    report does not compare them: while any point that chooses or seeds the comparison (baseline
+    grid, alpha grid, final seeds, control) is open, every group of the pair; while only ablation
+    points are open, only the ablation groups (they choose nothing, so Table 1 stands; Table 2
+    waits for them)."""
+    unfinished = [p for plan in plans for p in plan.get("points", []) if p.get("status") != "done"]
+    open_choice = {(dataset_label(p["dataset"]), p["backbone"]) for p in unfinished if p.get("stage") != "ablation"}
+    open_ablations = {(dataset_label(p["dataset"]), p["backbone"]) for p in unfinished if p.get("stage") == "ablation"}
     for group in groups:
-        group.in_progress = (group.dataset, group.backbone) in open_pairs
+        pair = (group.dataset, group.backbone)
+        group.in_progress = pair in open_choice or (group.variant in ABLATIONS and pair in open_ablations)

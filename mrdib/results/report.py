@@ -419,7 +419,7 @@ def report_from_groups(groups: list[ConfigResults], metric: str, plans: list[dic
     if metric not in measured:  # a mistyped --metric would choose nothing and write empty tables
         raise ConfigError(f"--metric '{metric}': no run measured it (the runs have: {', '.join(measured)})")
     selections = choose(groups, metric)
-    open_pairs = {(g.dataset, g.backbone) for g in groups if g.in_progress}
+    open_pairs = {(g.dataset, g.backbone) for g in groups if g.in_progress and g.variant not in ABLATIONS}
     for pair in open_pairs & set(selections):  # an unfinished sweep's pair: shown, never compared
         selections[pair] = replace(selections[pair], mrdib=None)
     return Report(

@@ -197,10 +197,10 @@ def ablation_groups(selection: Selection, groups: list[ConfigResults], metric: s
     found: dict[str, tuple[ConfigResults, bool]] = {}
     for ablation, switched_off in ABLATIONS.items():
         exact = by_key.get(selection.mrdib.without(*switched_off)) if selection.mrdib else None
-        if exact is not None:
+        if exact is not None and not exact.in_progress:  # an unfinished ablation waits for its seeds
             found[ablation] = (exact, True)
             continue
-        candidates = {g.key: g for g in mine if g.variant == ablation}
+        candidates = {g.key: g for g in mine if g.variant == ablation and not g.in_progress}
         key = select_by_validation({k: g.valid_scores(metric) for k, g in candidates.items()})
         if key is not None:
             found[ablation] = (candidates[key], False)

@@ -310,3 +310,30 @@ def test_a_pair_its_sweep_has_not_finished_is_not_compared_even_from_the_runs_ta
     assert (tmp_path / "out" / "analyze_chosen.sh").is_file()
     render.write_report(report, tmp_path / "out", png=False)  # nothing to analyse: no stale list left behind
     assert not (tmp_path / "out" / "analyze_chosen.sh").exists()
+
+
+def test_open_ablations_hold_back_table2_but_not_the_comparison(tmp_path, fake_run):
+    """Ablation points choose nothing: while only they are unfinished, Table 1 compares the pair
+    and Table 2 leaves the unfinished ablations out, the runs table marking only them in progress."""
+    from mrdib.experiments.sweep_report import mark_in_progress
+    from mrdib.results.report import report_from_groups
+    from mrdib.results.selection import group_runs
+    from mrdib.runs.reader import list_runs
+
+    for seed in range(2):
+        fake_run(tmp_path, f"b{seed}", seed=seed, valid={"recall@5": 0.1}, test={"recall@5": 0.2})
+        fake_run(tmp_path, f"m{seed}", mrdib=CHOSEN, seed=seed, valid={"recall@5": 0.1}, test={"recall@5": 0.3})
+    fake_run(tmp_path, "a0", mrdib=(0.0, 0.01, 0.01), seed=0, valid={"recall@5": 0.1}, test={"recall@5": 0.25})
+    plan = {"points": [{"dataset": "/data/toy", "backbone": "vbpr", "stage": "final", "status": "done"},
+                       {"dataset": "/data/toy", "backbone": "vbpr", "stage": "ablation", "status": "missing"}]}
+    groups = group_runs(list_runs(tmp_path))
+    mark_in_progress(groups, [plan])
+    assert {g.variant: g.in_progress for g in groups} == {"baseline": False, "full": False, "no_kl_a1": True}
+    report = report_from_groups(groups, "recall@5", [plan])
+    assert report.selections[("toy", "vbpr")].mrdib is not None
+    assert report.table1.loc[report.table1.metric == "recall@5", "improvement_pct"].iloc[0] == pytest.approx(50.0)
+    assert report.table2.empty
+    plan["points"][1]["status"] = "done"
+    mark_in_progress(groups, [plan])
+    finished = report_from_groups(groups, "recall@5", [plan])
+    assert set(finished.table2.variant) == {"baseline", "full", "no_kl_a1"}
