@@ -77,11 +77,9 @@ def folderless_sweep_records(artifacts: str | Path, sweeps: Sequence[str]) -> li
 
 
 def mark_in_progress(groups: list[ConfigResults], plans: list[dict[str, Any]]) -> None:
-    """Flag the groups of every (data set, backbone) whose sweep has points not done yet, so the
-    report does not compare them: while any point that chooses or seeds the comparison (baseline
-    grid, alpha grid, final seeds, control) is open, every group of the pair; while only ablation
-    points are open, only the ablation groups (they choose nothing, so Table 1 stands; Table 2
-    waits for them)."""
+    """Flag what the report must not compare yet: every group of a (data set, backbone) with an
+    open point that chooses or seeds the comparison; only its ablation groups while only ablation
+    points are open (they choose nothing: Table 1 stands, Table 2 waits)."""
     unfinished = [p for plan in plans for p in plan.get("points", []) if p.get("status") != "done"]
     open_choice = {(dataset_label(p["dataset"]), p["backbone"]) for p in unfinished if p.get("stage") != "ablation"}
     open_ablations = {(dataset_label(p["dataset"]), p["backbone"]) for p in unfinished if p.get("stage") == "ablation"}
