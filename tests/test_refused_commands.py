@@ -41,7 +41,8 @@ def workspace(tmp_path_factory) -> Path:
     for name, head in {"sweep_backbone": "datasets: [synthetic]\nbackbones: [vbrp]\n",
                        "sweep_data": "datasets: [no/such/folder]\nbackbones: [vbpr]\n",
                        "sweep_epochs": "datasets: [synthetic]\nbackbones: [vbpr]\ntrain: {epochs: 0}\n",
-                       "sweep_key": "datasets: [synthetic]\nbackbones: [vbpr]\nseedz: [0]\n"}.items():
+                       "sweep_key": "datasets: [synthetic]\nbackbones: [vbpr]\nseedz: [0]\n",
+                       "sweep_ok": "datasets: [synthetic]\nbackbones: [vbpr]\n"}.items():
         (root / f"{name}.yaml").write_text(head + SWEEP_TAIL)
     artifacts = root / "artifacts"
     assert main(["train", "--epochs", "1", "--embedding-size", "8", "--run-id", "done-run", "--quiet",
@@ -75,6 +76,7 @@ CASES = [
     (["sweep", "sweep_key.yaml"], "unknown setting 'seedz'"),
     (["sweep", "no/such.yaml"], "no/such.yaml"),
     (["sweep", "sweep_backbone.yaml", "--workers", "0"], "--workers"),
+    (["sweep", "sweep_ok.yaml", "--device", "cuda:7"], "cuda"),
     # tune
     (["tune", "--backbone", "nope", "--trials", "1"], "unknown backbone 'nope'"),
     (["tune", "--data", "no/such/folder", "--trials", "1"], "no/such/folder"),

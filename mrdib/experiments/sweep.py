@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from mrdib.core.device import resolve_device
 from mrdib.core.errors import MrdibError
 from mrdib.core.io import atomic_write_json
 from mrdib.experiments.engine import (Heartbeat, OrphanWatch, ask, fail_stale_trials, threads_per_worker, worker_devices,
@@ -662,6 +663,8 @@ def run_sweep(sweep: SweepConfig, artifacts: str | Path, workers: int = 1, progr
         raise MrdibError(f"--workers must be at least 1, got {workers}")
     if threads is not None and threads < 1:
         raise MrdibError(f"--threads must be at least 1, got {threads}")
+    if device is not None:
+        resolve_device(device)  # an unavailable --device fails here, not once per point
     check_sweep_runs(sweep, str(artifacts))
     return SweepRunner(sweep, artifacts, workers, progress, command, config_path, threads=threads,
                        device=device, storage=storage, heartbeat=heartbeat, grace=grace, replan=replan,
