@@ -368,15 +368,15 @@ def first_stage(sweep: SweepConfig, artifacts: str, dataset: str, backbone: str)
     return _unique(points)
 
 
-def check_sweep_runs(sweep: SweepConfig, artifacts: str) -> None:
-    """Refuse a sweep whose runs could not start (a missing data folder, an unknown backbone, a bad
-    training or MRdIB setting) before it opens a study or writes a file: every first-stage point's
-    config goes through the same checks as `mrdib train`, each error naming the point."""
+def check_sweep_runs(sweep: SweepConfig, artifacts: str, device: str | None = None) -> None:
+    """Refuse a sweep whose runs could not start before it writes anything: every first-stage point
+    (on `device`, the --device override, when given) goes through `mrdib train`'s checks."""
     for dataset in sweep.datasets:
         for backbone in sweep.backbones:
             try:
                 for point in first_stage(sweep, artifacts, dataset, backbone):
-                    check_run_config(RunConfig.from_dict(point.config))
+                    check_run_config(RunConfig.from_dict({**point.config, "train": {
+                        **point.config["train"], **({"device": device} if device else {})}}))
             except MrdibError as error:
                 raise ConfigError(f"sweep {sweep.name}: {dataset} / {backbone}: {error}") from None
 

@@ -25,13 +25,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from mrdib.core.device import resolve_device
 from mrdib.core.errors import MrdibError
 from mrdib.core.io import atomic_write_json
 from mrdib.experiments.engine import (Heartbeat, OrphanWatch, ask, fail_stale_trials, threads_per_worker, worker_devices,
                                       worker_name)
-from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, baseline_stage, check_sweep_runs, first_stage, planned_size,
-                                    second_stage, second_stage_size)
+from mrdib.experiments.plan import (Alphas, SweepConfig, SweepPoint, baseline_stage, check_sweep_runs, first_stage,
+                                    planned_size, second_stage, second_stage_size)
 from mrdib.experiments.pool import POLL_SECONDS, interrupt_once, pause, run_here, run_pool
 from mrdib.results.selection import select_by_validation
 from mrdib.runs.database import DEFAULT_GRACE, DEFAULT_HEARTBEAT, open_storage, plain_storage, redact, sqlite_url
@@ -663,9 +662,7 @@ def run_sweep(sweep: SweepConfig, artifacts: str | Path, workers: int = 1, progr
         raise MrdibError(f"--workers must be at least 1, got {workers}")
     if threads is not None and threads < 1:
         raise MrdibError(f"--threads must be at least 1, got {threads}")
-    if device is not None:
-        resolve_device(device)  # an unavailable --device fails here, not once per point
-    check_sweep_runs(sweep, str(artifacts))
+    check_sweep_runs(sweep, str(artifacts), device)
     return SweepRunner(sweep, artifacts, workers, progress, command, config_path, threads=threads,
                        device=device, storage=storage, heartbeat=heartbeat, grace=grace, replan=replan,
                        restore_from=restore_from).run()

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from testing_support import backbone_config, fast_config
+from testing_support import backbone_config
 from mrdib.backbones import available_backbones, get_backbone
 from mrdib.backbones.base import Backbone, BPRBatch, pos_neg_rows
-from mrdib.core.config import MRdIBConfig, resolve_config
 from mrdib.evaluation.ranking import EvalConfig, RankingEvaluator
 from mrdib.training.runner import build_trainer, train_run
 from mrdib.runs.reader import load_checkpoint, load_embeddings, read_metrics, read_run

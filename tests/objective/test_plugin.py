@@ -12,7 +12,7 @@ from mrdib.backbones.base import bpr_loss
 from mrdib.core.config import MRdIBConfig
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
 from mrdib.objective.bottleneck import VariationalBottleneck, gaussian_kl
-from mrdib.objective.mine import MineEstimator, fit_mine
+from mrdib.objective.mine import MineEstimator
 from mrdib.objective.plugin import MRdIB, distinct_rows
 from mrdib.training.sampler import BPRSampler
 

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from mrdib.backbones import available_backbones
-from mrdib.core.config import MRdIBConfig
 from mrdib.training.runner import build_trainer
 from testing_support import backbone_config
 
