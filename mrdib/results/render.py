@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from mrdib.core.variants import ABLATIONS
 from mrdib.core.io import atomic_write_bytes
 from mrdib.figures.charts import improvement_plot, sensitivity_plot
 from mrdib.results.report import TABLE_METRICS, VARIANT_LABELS, VARIANT_ORDER, Report, UnanalysedRun
@@ -356,10 +357,13 @@ def render_markdown(report: Report, title: str = "Results", report_command: str 
         reference = popularity_line(report.popularity, dataset)
         if reference:
             lines += [reference, ""]
-    if not report.table2.empty:
+    waiting = sorted({(g.backbone, g.dataset) for g in report.groups if g.in_progress and g.variant in ABLATIONS})
+    if not report.table2.empty or waiting:
         lines += ["## Table 2: ablations (test)", "",
                   "Each variant switches one MRdIB term off at the chosen alphas; `*` marks a variant only found at "
                   "other alphas (chosen among its runs by validation). p: paired test against the full +MRdIB.", ""]
+        if waiting:
+            lines += ["Waiting for unfinished ablation runs: " + ", ".join(f"{b} on {d}" for b, d in waiting) + ".", ""]
         for dataset, backbone in report.table2[["dataset", "backbone"]].drop_duplicates().itertuples(index=False):
             lines += [f"### {backbone} on {dataset}", "", markdown_table(table2_display(report.table2, dataset, backbone))]
     if not report.table3.empty:

@@ -333,7 +333,9 @@ def test_open_ablations_hold_back_table2_but_not_the_comparison(tmp_path, fake_r
     assert report.selections[("toy", "vbpr")].mrdib is not None
     assert report.table1.loc[report.table1.metric == "recall@5", "improvement_pct"].iloc[0] == pytest.approx(50.0)
     assert report.table2.empty
+    assert "Waiting for unfinished ablation runs: vbpr on toy." in render.render_markdown(report)
     plan["points"][1]["status"] = "done"
     mark_in_progress(groups, [plan])
     finished = report_from_groups(groups, "recall@5", [plan])
     assert set(finished.table2.variant) == {"baseline", "full", "no_kl_a1"}
+    assert "Waiting for unfinished" not in render.render_markdown(finished)
