@@ -5,9 +5,9 @@ import streamlit as st
 
 from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import artifacts_dir, load_runs
-from app.lib.welcome import demo_progress
 from app.lib.pid import alpha_options, comparison_rows, interval_table, pid_caption, pid_rows, with_labels
 from app.lib.view import require_runs
+from app.lib.welcome import demo_progress
 from mrdib.figures.charts import pid_figure
 from mrdib.results.tables import finished_runs
 

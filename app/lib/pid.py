@@ -45,7 +45,7 @@ def alpha_options(frame: pd.DataFrame) -> list[str]:
     """The +MRdIB alpha settings that have a PID, the one to show first first: most runs, then
     MRdIB's default alphas, then in order. Runs at different alphas are never averaged together."""
     counts = frame.loc[frame.side == "+MRdIB", "alphas"].value_counts()
-    default = " / ".join(f"{getattr(MRdIBConfig(), name):g}" for name in ALPHA_NAMES)
+    default = alphas_label(MRdIBConfig())
     return sorted(counts.index, key=lambda label: (-counts[label], label != default, label))
 
 
@@ -63,7 +63,7 @@ def with_labels(frame: pd.DataFrame) -> pd.DataFrame:
     by run id if two share them."""
     frame = frame.sort_values(["side", "seed", "run_id"], key=lambda c: c.map({"baseline": 0, "+MRdIB": 1})
                               if c.name == "side" else c).reset_index(drop=True)
-    sides = frame["side"] + frame["alphas"].map(lambda a: f" {a}" if a else "") if "alphas" in frame else frame["side"]
+    sides = frame["side"] + frame["alphas"].map(lambda a: f" {a}" if a else "")
     labels = sides + " · seed " + frame["seed"].astype(str)
     duplicated = labels.duplicated(keep=False)
     frame["label"] = labels.where(~duplicated, labels + " · " + frame["run_id"].str[-10:])
@@ -93,10 +93,8 @@ def pid_caption(frame: pd.DataFrame) -> str:
         # Below the shown precision a difference is no direction (0.000 -> 0.000 is not "more").
         direction = "the same" if abs(ours - base) < 0.0005 else "more" if ours > base else "less"
         changes.append(f"{names[part]} {base:.3f} → {ours:.3f} bits ({direction})")
-    at = ""
-    if "alphas" in frame:
-        settings_shown = frame.loc[frame.side == "+MRdIB", "alphas"].unique()
-        at = f" at a1 / a2 / a3 = {settings_shown[0]}" if len(settings_shown) == 1 else ""
+    settings_shown = frame.loc[frame.side == "+MRdIB", "alphas"].unique()
+    at = f" at a1 / a2 / a3 = {settings_shown[0]}" if len(settings_shown) == 1 else ""
     seeds = frame.groupby("side")["seed"].nunique()
 
     def count(side: str) -> str:

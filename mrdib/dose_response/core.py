@@ -326,10 +326,9 @@ def run_dose_response(spec: DoseResponseSpec, progress: bool | None = None) -> d
     """
     import torch
 
+    from mrdib.core.config import RunConfig
     from mrdib.experiments.engine import threads_per_worker
     from mrdib.experiments.pool import run_here, run_pool
-
-    from mrdib.core.config import RunConfig
     from mrdib.training.runner import check_run_config
 
     points = plan_points(spec)

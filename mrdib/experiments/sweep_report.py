@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from mrdib.core.variants import ABLATIONS
 from mrdib.core.errors import MrdibError
+from mrdib.core.variants import ABLATIONS
 from mrdib.experiments.plan import dataset_label
 from mrdib.results.report import Report, attach_mechanism, report_from_groups
 from mrdib.results.selection import ConfigResults, group_runs

@@ -35,6 +35,7 @@ from torch import nn
 from mrdib.backbones.base import Backbone, BPRBatch, Encoded, Fused, bpr_loss
 from mrdib.core.config import MRdIBConfig
 from mrdib.core.errors import ConfigError
+from mrdib.core.names import ALPHA_NAMES
 from mrdib.objective.bottleneck import MEAN_HEADS, PRIOR_SCALES, VariationalBottleneck
 from mrdib.objective.mine import BOUNDS, MineEstimator
 
@@ -101,7 +102,7 @@ _GENERATOR_OFFSET = 0x4D52644942
 def check_settings(cfg: MRdIBConfig) -> None:
     """Settings that name a choice must name a known one, and weights must be finite and >= 0 (one
     line, naming the option): a negative weight would turn a term's direction round unnoticed."""
-    for option in ("a1", "a2", "a3"):
+    for option in ALPHA_NAMES:
         value = getattr(cfg, option)
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
             raise ConfigError(f"mrdib.{option} must be a finite number >= 0, got {value}")

@@ -14,8 +14,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from mrdib.core.variants import ABLATIONS
 from mrdib.core.io import atomic_write_bytes
+from mrdib.core.variants import ABLATIONS
 from mrdib.figures.charts import improvement_plot, sensitivity_plot
 from mrdib.results.report import TABLE_METRICS, VARIANT_LABELS, VARIANT_ORDER, Report, UnanalysedRun
 from mrdib.results.stats import MeanStd

@@ -39,9 +39,10 @@ def build_trainer(cfg: RunConfig, data: InteractionData, callbacks: list[Callbac
 
 
 def check_run_config(cfg: RunConfig) -> None:
-    """Every check that needs no data loaded: the data folder exists, training settings, device, backbone name and MRdIB's
-    settings, each a one-line ConfigError. Commands that plan many runs (sweep, tune, dose-response,
-    demo) call it on each before they write anything; train_run calls it before its run folder."""
+    """Every check that needs no data loaded, each a one-line MrdibError: the data folder exists, and
+    the training settings, device, backbone name and MRdIB settings are valid. Commands that plan
+    many runs (sweep, tune, dose-response, demo) call it on each before they write anything;
+    train_run calls it before its run folder exists."""
     check_data_spec(cfg.data)
     validate_train_config(cfg.train)
     resolve_device(cfg.train.device)
