@@ -77,6 +77,7 @@ CASES = [
     (["sweep", "no/such.yaml"], "no/such.yaml"),
     (["sweep", "sweep_backbone.yaml", "--workers", "0"], "--workers"),
     (["sweep", "sweep_ok.yaml", "--device", "cuda:7"], "cuda"),
+    (["sweep", "sweep_ok.yaml", "--device", "cuda:7", "--dry-run"], "cuda"),
     # tune
     (["tune", "--backbone", "nope", "--trials", "1"], "unknown backbone 'nope'"),
     (["tune", "--data", "no/such/folder", "--trials", "1"], "no/such/folder"),

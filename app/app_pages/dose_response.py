@@ -6,7 +6,7 @@ import streamlit as st
 from app.lib.dose_response import dose_response_entries, verdict_display
 from app.lib.downloads import figure_downloads, table_downloads
 from app.lib.loaders import artifacts_dir
-from app.lib.welcome import demo_progress
+from app.lib.view import stop_until_filled
 from mrdib.dose_response.core import TERM_TITLES, summary_frame, term_table
 from mrdib.dose_response.core import verdict_frame
 from mrdib.figures.dose_response import dose_response_figure
@@ -17,13 +17,10 @@ st.caption("Each result varies one alpha with the others fixed and measures what
            "planted-noise probe on synthetic data), a3 each modality's standalone ranking; accuracy beside them.")
 entries = dose_response_entries(artifacts_dir())
 if not entries:
-    building = demo_progress(artifacts_dir())
-    if building:
-        st.info(f"The demo building in the background checks each alpha here as its last step ({building['text']}).")
-    else:
-        st.info("No dose-response results in this artifacts folder yet. Run for example\n\n"
-                "`python -m mrdib dose-response --data synthetic --backbone vbpr --term all --values 0 0.001 0.01 0.05`")
-    st.stop()
+    stop_until_filled("The demo building in the background checks each alpha here as its last step",
+                      "No dose-response results in this artifacts folder yet. Run for example\n\n"
+                      "`python -m mrdib dose-response --data synthetic --backbone vbpr --term all --values 0 0.001 "
+                      "0.01 0.05`")
 for entry in entries:
     if entry.problem:
         st.warning(f"Unreadable result `{entry.folder.name}`: {entry.problem}", icon=":material/warning:")

@@ -4,10 +4,10 @@ redundant and synergistic parts, baseline beside +MRdIB (docs/pid.md)."""
 import streamlit as st
 
 from app.lib.downloads import figure_downloads, table_downloads
-from app.lib.loaders import artifacts_dir, load_runs
-from app.lib.pid import alpha_options, comparison_rows, interval_table, pid_caption, pid_rows, with_labels
-from app.lib.view import require_runs
-from app.lib.welcome import demo_progress
+from app.lib.loaders import load_runs
+from app.lib.pid import (alpha_options, comparison_rows, export_name, interval_table, pid_caption, pid_rows,
+                         with_labels)
+from app.lib.view import require_runs, stop_until_filled
 from mrdib.figures.charts import pid_figure
 from mrdib.results.tables import finished_runs
 
@@ -16,14 +16,9 @@ runs = finished_runs(load_runs())
 require_runs(runs, "finished runs")
 rows = pid_rows(runs)
 if rows.empty:
-    building = demo_progress(artifacts_dir())
-    if building:
-        st.info(f"The demo building in the background measures the PID of its first pair after its first runs "
-                f"({building['text']}).")
-    else:
-        st.info("No run has a PID yet: `python -m mrdib analyze RUN` adds it to a run's analysis.json "
-                "(docs/pid.md says what it measures).")
-    st.stop()
+    stop_until_filled("The demo building in the background measures the PID of its first pair after its first runs",
+                      "No run has a PID yet: `python -m mrdib analyze RUN` adds it to a run's analysis.json "
+                      "(docs/pid.md says what it measures).")
 
 with st.container(border=True):
     left, middle, right, last = st.columns(4)
@@ -35,14 +30,14 @@ with st.container(border=True):
     pair = right.selectbox("Modality pair", pairs, key="pid_pair")
     mine = mine[(mine.modality_a + "~" + mine.modality_b) == pair]
     options = alpha_options(mine)
-    alphas = last.selectbox("+MRdIB a1 / a2 / a3", options, key="pid_alphas", disabled=not options,
+    alphas = last.selectbox("+MRdIB alphas", options, key="pid_alphas", disabled=not options,
                             help="Runs at different alphas are not averaged: pick the setting to set beside the "
                                  "baseline (first: the one with most runs)")
     chosen = with_labels(comparison_rows(mine, alphas))
     figure = pid_figure(chosen, title=f"{backbone} on {dataset}: information about interaction, decomposed")
     st.plotly_chart(figure, key="pid_chart")
     st.markdown(pid_caption(chosen))
-    export = f"pid_{dataset}_{backbone}_{pair.replace('~', '-')}" + (f"_a{alphas.replace(' / ', '-')}" if alphas else "")
+    export = export_name(dataset, backbone, pair, alphas)
     figure_downloads(figure, export, key="pid_chart_download")
 
 st.subheader("Values with 95% bootstrap intervals")

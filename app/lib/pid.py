@@ -3,6 +3,7 @@ computed from the numbers."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pandas as pd
 from mrdib.core.config import MRdIBConfig
 from mrdib.core.errors import RunError
 from mrdib.core.names import ALPHA_NAMES
+from mrdib.results.tables import alphas_label as table_alphas_label
 from mrdib.runs.reader import read_analysis
 
 PARTS = ("unique_a", "unique_b", "redundant", "synergistic")
@@ -38,7 +40,8 @@ def pid_rows(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def alphas_label(run: Any) -> str:
-    return " / ".join(f"{getattr(run, name):g}" for name in ALPHA_NAMES)
+    """The run's alphas in the one format every page and the report use ("a1=0.001, a2=0.01, a3=0.01")."""
+    return table_alphas_label(tuple(getattr(run, name) for name in ALPHA_NAMES))
 
 
 def alpha_options(frame: pd.DataFrame) -> list[str]:
@@ -47,6 +50,12 @@ def alpha_options(frame: pd.DataFrame) -> list[str]:
     counts = frame.loc[frame.side == "+MRdIB", "alphas"].value_counts()
     default = alphas_label(MRdIBConfig())
     return sorted(counts.index, key=lambda label: (-counts[label], label != default, label))
+
+
+def export_name(dataset: str, backbone: str, pair: str, alphas: str | None) -> str:
+    """A file stem for the page's downloads that names what they show, alphas included."""
+    stem = f"pid_{dataset}_{backbone}_{pair}" + (f"_{alphas}" if alphas else "")
+    return re.sub(r"[^0-9A-Za-z._]+", "-", stem).strip("-")
 
 
 def comparison_rows(frame: pd.DataFrame, alphas: str | None) -> pd.DataFrame:
@@ -94,7 +103,7 @@ def pid_caption(frame: pd.DataFrame) -> str:
         direction = "the same" if abs(ours - base) < 0.0005 else "more" if ours > base else "less"
         changes.append(f"{names[part]} {base:.3f} → {ours:.3f} bits ({direction})")
     settings_shown = frame.loc[frame.side == "+MRdIB", "alphas"].unique()
-    at = f" at a1 / a2 / a3 = {settings_shown[0]}" if len(settings_shown) == 1 else ""
+    at = f" at {settings_shown[0]}" if len(settings_shown) == 1 else ""
     seeds = frame.groupby("side")["seed"].nunique()
 
     def count(side: str) -> str:

@@ -1,10 +1,13 @@
-"""Small display helpers shared by pages: bold-best tables, the corrupt-run warnings, the empty guard."""
+"""Small display helpers shared by pages: bold-best tables, the corrupt-run warnings, the empty guards."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
+
+from app.lib.loaders import artifacts_dir
+from app.lib.welcome import demo_progress
 
 WELCOME_PAGE = "app_pages/welcome.py"
 
@@ -32,3 +35,11 @@ def warn_corrupt(runs: pd.DataFrame) -> None:
         return
     for row in runs[runs["status"] == "corrupt"].itertuples():
         st.warning(f"Unreadable run folder `{row.run_id}`: {row.problem}", icon=":material/warning:")
+
+
+def stop_until_filled(while_building: str, otherwise: str) -> None:
+    """Stop a page that has nothing to show yet, saying what fills it: the demo building in the
+    background (`while_building`, followed by its progress) or the command to run (`otherwise`)."""
+    building = demo_progress(artifacts_dir())
+    st.info(f"{while_building} ({building['text']})." if building else otherwise)
+    st.stop()

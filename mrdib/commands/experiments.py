@@ -60,12 +60,10 @@ def _sweep_command(parser: argparse.ArgumentParser) -> Handler:
             raise MrdibError("--restore-from writes the restored runs into the sweep's study; a --dry-run writes "
                              "nothing: run without --dry-run")
         if args.dry_run:
-
             from mrdib.experiments.plan import check_sweep_runs
             from mrdib.experiments.sweep import sweep_started
 
-            check_sweep_runs(sweep, artifacts)
-
+            check_sweep_runs(sweep, artifacts, args.device)  # the plan a real run would refuse, refused here too
             if sweep_started(artifacts, sweep.name, args.storage):  # every machine's runs, from the study
                 return _print_progress(sweep, artifacts, args.storage)
             total_runs = 0  # not started: the plan's size, and runs another sweep already made here

@@ -38,12 +38,14 @@ def build_trainer(cfg: RunConfig, data: InteractionData, callbacks: list[Callbac
     return Trainer(model, data, cfg.train, critic_lr=cfg.mrdib.critic_lr, callbacks=[*monitor, *(callbacks or [])])
 
 
-def check_run_config(cfg: RunConfig) -> None:
-    """Every check that needs no data loaded, each a one-line MrdibError: the data folder exists, and
-    the training settings, device, backbone name and MRdIB settings are valid. Commands that plan
-    many runs (sweep, tune, dose-response, demo) call it on each before they write anything;
-    train_run calls it before its run folder exists."""
-    check_data_spec(cfg.data)
+def check_run_config(cfg: RunConfig, check_data: bool = True) -> None:
+    """Every check that needs no data loaded, each a one-line MrdibError: the data folder exists
+    (unless `check_data` is False: the caller holds the data already), and the training settings,
+    device, backbone name and MRdIB settings are valid. Commands that plan many runs (sweep, tune,
+    dose-response, demo) call it on each before they write anything; train_run calls it before its
+    run folder exists."""
+    if check_data:
+        check_data_spec(cfg.data)
     validate_train_config(cfg.train)
     resolve_device(cfg.train.device)
     get_backbone(cfg.backbone)
@@ -71,7 +73,7 @@ def train_run(cfg: RunConfig, progress: bool | None = None,
     """
     # A refused run writes nothing: every check (settings, device, backbone name, the model's own
     # construction) comes before the run folder exists.
-    check_run_config(cfg)
+    check_run_config(cfg, check_data=data is None)  # data handed in needs no folder on disk
     data = data if data is not None else load_dataset(cfg.data, Path(cfg.artifacts))
     if not cfg.run_id:
         cfg.run_id = new_run_id(data.name, cfg.backbone, cfg.mrdib.enabled, cfg.train.seed)

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from testing_support import fast_config
-from app.lib.pid import alpha_options, comparison_rows, interval_table, pid_caption, pid_rows, with_labels
+from app.lib.pid import (alpha_options, comparison_rows, export_name, interval_table, pid_caption, pid_rows,
+                         with_labels)
 from mrdib.analysis.analyze import AnalysisSettings, analyze_run
 from mrdib.data.synthetic import SyntheticConfig, generate_synthetic
 from mrdib.figures.charts import pid_figure
@@ -75,15 +76,21 @@ def test_runs_at_different_alphas_are_never_averaged_together():
 
     frame = pd.DataFrame([
         _row("baseline", 0, "", "A", 0.20), _row("baseline", 1, "", "A", 0.22), _row("baseline", 0, "", "B", 0.9),
-        _row("+MRdIB", 0, "0.05 / 0.01 / 0.01", "A", 0.01),
-        _row("+MRdIB", 0, "0.001 / 0.01 / 0.01", "A", 0.10), _row("+MRdIB", 1, "0.001 / 0.01 / 0.01", "A", 0.12),
-        _row("+MRdIB", 0, "0.001 / 0.05 / 0.01", "A", 0.05), _row("+MRdIB", 1, "0.001 / 0.05 / 0.01", "A", 0.07),
+        _row("+MRdIB", 0, "a1=0.05, a2=0.01, a3=0.01", "A", 0.01),
+        _row("+MRdIB", 0, "a1=0.001, a2=0.01, a3=0.01", "A", 0.10), _row("+MRdIB", 1, "a1=0.001, a2=0.01, a3=0.01", "A", 0.12),
+        _row("+MRdIB", 0, "a1=0.001, a2=0.05, a3=0.01", "A", 0.05), _row("+MRdIB", 1, "a1=0.001, a2=0.05, a3=0.01", "A", 0.07),
     ])
     options = alpha_options(frame)
-    assert options == ["0.001 / 0.01 / 0.01", "0.001 / 0.05 / 0.01", "0.05 / 0.01 / 0.01"]
+    assert options == ["a1=0.001, a2=0.01, a3=0.01", "a1=0.001, a2=0.05, a3=0.01", "a1=0.05, a2=0.01, a3=0.01"]
     shown = with_labels(comparison_rows(frame, options[0]))
-    assert list(shown.label) == ["baseline · seed 0", "baseline · seed 1", "+MRdIB 0.001 / 0.01 / 0.01 · seed 0",
-                                 "+MRdIB 0.001 / 0.01 / 0.01 · seed 1"]
+    assert list(shown.label) == ["baseline · seed 0", "baseline · seed 1", "+MRdIB a1=0.001, a2=0.01, a3=0.01 · seed 0",
+                                 "+MRdIB a1=0.001, a2=0.01, a3=0.01 · seed 1"]
     caption = pid_caption(shown)
-    assert caption.startswith("Baseline (2 seeds) → +MRdIB at a1 / a2 / a3 = 0.001 / 0.01 / 0.01 (2 seeds), means")
+    assert caption.startswith("Baseline (2 seeds) → +MRdIB at a1=0.001, a2=0.01, a3=0.01 (2 seeds), means")
     assert "redundant 0.210 → 0.110 bits (less)" in caption
+
+
+def test_export_names_carry_the_alphas_and_no_characters_a_file_system_refuses():
+    assert (export_name("tiktok", "vbpr", "image~audio", "a1=0.005, a2=0.01, a3=0.01")
+            == "pid_tiktok_vbpr_image-audio_a1-0.005-a2-0.01-a3-0.01")
+    assert export_name("baby", "mgcn", "image~text", None) == "pid_baby_mgcn_image-text"

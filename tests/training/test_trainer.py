@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from testing_support import fast_config
+from mrdib.core.errors import ConfigError
 from mrdib.training.runner import resume_run, train_run
 from mrdib.runs.reader import list_runs, load_checkpoint, read_metrics, read_run
 from mrdib.training.sampler import BPRSampler
@@ -19,6 +20,15 @@ def test_same_seed_same_metrics_and_different_seed_differs(small_data, tmp_path)
                          data=small_data)[1] for seed in (0, 0, 1)]
     assert results[0].test == results[1].test and results[0].valid == results[1].valid
     assert results[0].valid != results[2].valid
+
+
+def test_data_handed_in_needs_no_data_folder_but_bad_settings_are_still_refused(small_data, tmp_path):
+    """train_run(cfg, data=...) trains whatever cfg.data names; every other check still runs first."""
+    cfg = fast_config(tmp_path, data="no/such/folder")
+    run_dir, _ = train_run(cfg, progress=False, data=small_data)
+    assert (run_dir / "summary.json").exists()
+    with pytest.raises(ConfigError, match="train.epochs"):
+        train_run(fast_config(tmp_path, data="no/such/folder", train__epochs=0), progress=False, data=small_data)
 
 
 def test_run_folder_contents_follow_the_format(small_data, tmp_path):
