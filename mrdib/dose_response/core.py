@@ -24,6 +24,7 @@ from mrdib.analysis.targets import CONTROLS, TARGETS, TERM_TITLES, TERMS, Target
 from mrdib.core.errors import ConfigError, MrdibError, RunError
 from mrdib.core.io import atomic_write_bytes, atomic_write_json
 from mrdib.runs.layout import dose_response_root, locks_dir
+from mrdib.runs.reader import read_json_object
 from mrdib.runs.writer import utc_now
 
 # Values tried when none are given: off, then the paper's grid.
@@ -424,13 +425,8 @@ def _finite(value: Any) -> Any:
 def read_dose_response(folder: str | Path) -> dict[str, Any]:
     """One result folder's dose_response.json; raises RunError naming the file when unreadable."""
     path = Path(folder) / RESULT_FILE
-    try:
-        value = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise RunError(f"{path}: missing (run `python -m mrdib dose-response` to make it)")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunError(f"{path}: not valid JSON ({exc.__class__.__name__})")
-    if not isinstance(value, dict) or "summary" not in value or "spec" not in value:
+    value = read_json_object(path, "run `python -m mrdib dose-response` to make it")
+    if "summary" not in value or "spec" not in value:
         raise RunError(f"{path}: not a dose-response result (no 'summary' or 'spec')")
     return value
 

@@ -91,11 +91,13 @@ class RunRecord:
         return max(times, default=0.0)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path, missing_hint: str = "") -> dict[str, Any]:
+    """A JSON object from `path`; a missing, unreadable or non-object file is a one-line RunError
+    naming it (`missing_hint`, e.g. the command that makes the file, follows 'missing')."""
     try:
         value = json.loads(path.read_text())
     except FileNotFoundError:
-        raise RunError(f"{path}: missing")
+        raise RunError(f"{path}: missing{f' ({missing_hint})' if missing_hint else ''}")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunError(f"{path}: not valid JSON ({exc.__class__.__name__})")
     if not isinstance(value, dict):
@@ -108,9 +110,9 @@ def read_run(run_dir: str | Path) -> RunRecord:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: run folder not found")
-    config = _read_json(run_dir / CONFIG_FILE)
+    config = read_json_object(run_dir / CONFIG_FILE)
     summary_path = run_dir / SUMMARY_FILE
-    summary = _read_json(summary_path) if summary_path.exists() else {"status": "running"}
+    summary = read_json_object(summary_path) if summary_path.exists() else {"status": "running"}
     return RunRecord(run_dir, config, summary)
 
 
@@ -199,7 +201,7 @@ def read_analysis(run_dir: str | Path) -> dict[str, Any] | None:
     path = Path(run_dir) / ANALYSIS_FILE
     if not path.exists():
         return None
-    return _read_json(path)
+    return read_json_object(path)
 
 
 def runs_frame(records: list[RunRecord]) -> pd.DataFrame:
