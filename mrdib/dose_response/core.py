@@ -425,7 +425,7 @@ def _finite(value: Any) -> Any:
 def read_dose_response(folder: str | Path) -> dict[str, Any]:
     """One result folder's dose_response.json; raises RunError naming the file when unreadable."""
     path = Path(folder) / RESULT_FILE
-    value = read_json_object(path, "run `python -m mrdib dose-response` to make it")
+    value = read_json_object(path, "run `python -m mrdib dose-response` to make it", "a dose-response result")
     if "summary" not in value or "spec" not in value:
         raise RunError(f"{path}: not a dose-response result (no 'summary' or 'spec')")
     return value

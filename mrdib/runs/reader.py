@@ -91,9 +91,10 @@ class RunRecord:
         return max(times, default=0.0)
 
 
-def read_json_object(path: Path, missing_hint: str = "") -> dict[str, Any]:
+def read_json_object(path: Path, missing_hint: str = "", what: str = "a JSON object") -> dict[str, Any]:
     """A JSON object from `path`; a missing, unreadable or non-object file is a one-line RunError
-    naming it (`missing_hint`, e.g. the command that makes the file, follows 'missing')."""
+    naming it (`missing_hint`, e.g. the command that makes the file, follows 'missing'; `what` the
+    file should have been, e.g. 'a dose-response result')."""
     try:
         value = json.loads(path.read_text())
     except FileNotFoundError:
@@ -101,7 +102,7 @@ def read_json_object(path: Path, missing_hint: str = "") -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunError(f"{path}: not valid JSON ({exc.__class__.__name__})")
     if not isinstance(value, dict):
-        raise RunError(f"{path}: expected a JSON object")
+        raise RunError(f"{path}: not {what}")
     return value
 
 
