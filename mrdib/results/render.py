@@ -262,6 +262,34 @@ def _describe_call(call: dict[str, Any]) -> str:
     return f"{call.get('started')} to at least {call.get('last_seen') or call.get('started')} ({workers}; no clean stop recorded)"
 
 
+def _describe_history(history: list[dict[str, Any]]) -> str:
+    """The sweep's calls: each one when there are few, else their count, span and workers (a sweep
+    resumed across sessions has many calls; the plan file keeps every one)."""
+    if len(history) <= 3:
+        return "- Wall clock of the sweep calls: " + "; ".join(_describe_call(h) for h in history) + "."
+
+    def minute(stamp: str | None) -> str:
+        return str(stamp or "?")[:16].replace("T", " ")
+    ends = [call.get("finished") or call.get("last_seen") or call.get("started") for call in history]
+    workers = sorted({call.get("workers") for call in history}, key=str)
+    unclean = sum(not call.get("finished") for call in history)
+    return (f"- Wall clock: {len(history)} sweep calls from {minute(min(str(c.get('started')) for c in history))} "
+            f"to {'at least ' if unclean else ''}{minute(max(map(str, ends)))} UTC, "
+            f"{' or '.join(map(str, workers))} worker{'s' if workers != [1] else ''} each"
+            + (f"; {unclean} with no clean stop on record (killed, or still running; each bounded by its last "
+               "recorded run)" if unclean else "")
+            + "; every call is in the sweep's plan file.")
+
+
+def _power_sentence(table1: pd.DataFrame) -> str:
+    """What the paired test can show at the seed counts the tables actually have."""
+    counts = sorted({int(n) for n in table1.get("n_pairs", pd.Series(dtype=float)).dropna() if n >= 2})
+    seeds = f"n = {counts[0]}" if len(counts) == 1 else f"n = {counts[0]} to {counts[-1]}" if counts else "few seeds"
+    return (f"With {seeds} the test detects only differences that are large against the seed spread: p >= 0.05 is "
+            "no evidence that the sides are equal (the 95% interval of the difference says what the data rule out), "
+            "and p < 0.05 on one metric of many is suggestive, not conclusive.")
+
+
 def _setup_section(report: Report) -> list[str]:
     lines = ["## Setup", ""]
     for plan in (report.sweep_plan or {}).get("plans", []):
@@ -285,7 +313,7 @@ def _setup_section(report: Report) -> list[str]:
                    else "; the alpha grid ran at the sweep's own backbone settings."))
         history = plan.get("history", [])
         if history:
-            lines.append("- Wall clock of the sweep calls: " + "; ".join(_describe_call(h) for h in history) + ".")
+            lines.append(_describe_history(history))
         if config.get("notes"):
             lines += ["", config["notes"].strip()]
     budget = report.budget
@@ -295,8 +323,8 @@ def _setup_section(report: Report) -> list[str]:
         "every candidate shares; the tables show the chosen configuration's **test** metrics. Test never "
         "chooses anything (MMRec reports the best test score instead).",
         "- Every cell is the mean ± sample std over seeds; p is a two-sided paired t-test "
-        "(scipy.stats.ttest_rel) over the seeds both sides share, n = number of pairs (n/a below 2). With three "
-        "seeds the test has little power: read p < 0.05 as suggestive, not conclusive.",
+        "(scipy.stats.ttest_rel) over the seeds both sides share, n = number of pairs (n/a below 2). "
+        + _power_sentence(report.table1),
         f"- Budget: {int(budget.get('runs', 0))} runs, {int(budget.get('epochs', 0))} epochs, "
         f"{budget.get('seconds', 0.0) / 3600:.2f} hours of training and evaluation (summed over runs, from each run's "
         "metrics or, for a run restored from a committed runs table, the table's budget).", ""]

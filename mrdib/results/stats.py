@@ -3,7 +3,7 @@
 Seeds pair the runs: baseline and +MRdIB with the same seed share the data split and the
 initial sampling order as far as the backbone allows, so a paired test (scipy's ttest_rel)
 over the shared seeds is the honest test of "did MRdIB help", and n is always reported
-beside the p-value because with three seeds a test has little power.
+beside the p-value because with a handful of seeds a test has little power.
 """
 
 from __future__ import annotations

@@ -339,3 +339,22 @@ def test_open_ablations_hold_back_table2_but_not_the_comparison(tmp_path, fake_r
     finished = report_from_groups(groups, "recall@5", [plan])
     assert set(finished.table2.variant) == {"baseline", "full", "no_kl_a1"}
     assert "Waiting for unfinished" not in render.render_markdown(finished)
+
+
+def test_the_power_sentence_states_the_seed_counts_the_tables_have():
+    import pandas as pd
+
+    assert "With n = 5 the test" in render._power_sentence(pd.DataFrame({"n_pairs": [5, 5, float("nan")]}))
+    assert "With n = 3 to 5 the test" in render._power_sentence(pd.DataFrame({"n_pairs": [3, 5]}))
+    assert "three" not in render._power_sentence(pd.DataFrame({"n_pairs": [5]}))
+
+
+def test_many_sweep_calls_are_summarised_by_count_span_and_unclean_stops():
+    calls = [{"started": f"2026-12-0{d}T1{h}:00:00+00:00", "last_seen": f"2026-12-0{d}T1{h}:30:00+00:00",
+              "finished": None, "workers": 1} for d, h in ((7, 8), (7, 9), (8, 0), (8, 1))]
+    calls[1]["finished"] = "2026-12-07T19:45:00+00:00"
+    line = render._describe_history(calls)
+    assert line.startswith("- Wall clock: 4 sweep calls from 2026-12-07 18:00 to at least 2026-12-08 11:30 UTC")
+    assert "1 worker each; 3 with no clean stop on record" in line
+    assert render._describe_history(calls[1:2]) == (
+        "- Wall clock of the sweep calls: 2026-12-07T19:00:00+00:00 to 2026-12-07T19:45:00+00:00 (1 worker).")
