@@ -343,8 +343,12 @@ def _summary_lines(report: Report) -> list[str]:
         return waiting + [""]
     improvements = frame.improvement_pct
     reported = frame.paper_improvement_pct.dropna()
-    paper = (f" On the {len(reported)} of these pairs the paper has, it reports {reported.mean():+.1f}% on average."
-             if len(reported) else "")
+    if len(reported) == 1:
+        pair = frame.loc[reported.index[0]]
+        paper = f" Of these pairs the paper has only {pair.backbone} on {pair.dataset}, where it reports {reported.iloc[0]:+.1f}%."
+    else:
+        paper = (f" On the {len(reported)} of these pairs the paper has, it reports {reported.mean():+.1f}% on average."
+                 if len(reported) else "")
     lines = [f"Average improvement in test {metric_label(report.metric)} over {len(improvements)} backbone/data "
              f"pairs: **{improvements.mean():+.1f}%** (median {improvements.median():+.1f}%). "
              f"The paper reports about +8% in Recall@5 on average over its pairs.{paper}", ""]

@@ -238,7 +238,9 @@ def test_improvement_plot_sits_beside_the_papers_number(tmp_path, fake_run):
     figure = improvement_plot(report.table1)
     assert [t.name for t in figure.data] == ["measured", "paper"]
     assert list(figure.data[0].y) == pytest.approx([25.0])
-    assert "paper's improvement" in render.render_markdown(report)
+    markdown = render.render_markdown(report)
+    assert "paper's improvement" in markdown
+    assert "Of these pairs the paper has only vbpr on baby, where it reports +23.0%." in markdown
 
 
 def test_empty_artifacts_is_a_one_line_error(tmp_path):
