@@ -121,20 +121,51 @@ def _add_engine_options(parser: argparse.ArgumentParser, default: str) -> None:
 
 
 def _print_progress(sweep: Any, artifacts: str, storage: str | None) -> int:
-    """Where each pair of a started sweep stands, read from its study (every machine's runs)."""
+    """Where each pair of a started sweep stands, read from its study (every machine's runs), with
+    the training time its remaining runs would take at the pace of its finished ones."""
     from mrdib.experiments.sweep import SweepStudy, pair_progress
 
     study = SweepStudy(sweep, artifacts, storage)
-    rows = pair_progress(sweep, artifacts, study.state())
+    state = study.state()
+    rows = pair_progress(sweep, artifacts, state)
+    total_hours, total_left = 0.0, 0
     for row in rows:
         extra = "".join(f", {row[k]} {k}" for k in ("running", "failed") if row[k])
         if row["open"]:
-            state = "open: " + ", ".join(f"{name} {done} of {size} done" for name, done, size in row["open"])
+            state_text = "open: " + ", ".join(f"{name} {done} of {size} done" for name, done, size in row["open"])
         else:
-            state = "stopped by failed runs (a rerun retries them)" if row["failed"] else "finished"
-        print(f"{row['dataset']} / {row['backbone']}: {row['done']} of up to {row['planned']} runs done{extra}; {state}")
-    print(f"{sweep.name}: {sum(r['done'] for r in rows)} of up to {sum(r['planned'] for r in rows)} runs done")
+            state_text = "stopped by failed runs (a rerun retries them)" if row["failed"] else "finished"
+        left = row["planned"] - row["done"]
+        hours = _run_hours(artifacts, [p.run_id for p in state.points if (p.dataset, p.backbone)
+                                       == (row["dataset"], row["backbone"]) and state.status[p.run_id] == "done"])
+        pace = ""
+        if left and hours:
+            per_run = sorted(hours)[len(hours) // 2]
+            total_hours, total_left = total_hours + left * per_run, total_left + left
+            pace = f"; up to {left} runs left, about {left * per_run:.1f} h at {per_run * 60:.0f} min a run so far"
+        print(f"{row['dataset']} / {row['backbone']}: {row['done']} of up to {row['planned']} runs done{extra}; "
+              f"{state_text}{pace}")
+    print(f"{sweep.name}: {sum(r['done'] for r in rows)} of up to {sum(r['planned'] for r in rows)} runs done"
+          + (f"; about {total_hours:.1f} h of training left on one worker for the {total_left} runs whose pair has "
+             "a finished run here (the median run's training time; +MRdIB runs take longer than baselines)"
+             if total_left else ""))
     return 0
+
+
+def _run_hours(artifacts: str, run_ids: list[str]) -> list[float]:
+    """Training hours (seconds per epoch x epochs) of each run whose folder is here and readable."""
+    from mrdib.core.errors import RunError
+    from mrdib.runs.layout import runs_dir
+    from mrdib.runs.reader import read_json_object
+
+    hours = []
+    for run_id in run_ids:
+        try:
+            summary = read_json_object(runs_dir(artifacts) / run_id / "summary.json")
+            hours.append(float(summary["seconds_per_epoch"]) * int(summary["epochs_run"]) / 3600)
+        except (RunError, KeyError, TypeError, ValueError):
+            continue  # restored from a runs table, or unreadable: no pace from it
+    return hours
 
 
 def _run_values(args: argparse.Namespace) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 
@@ -25,6 +26,13 @@ def test_sweep_tune_and_report_commands(tiny_data_dir, tmp_path, capsys):
     assert "sweep grid: 5 trained" in out and "chosen on valid recall@5" in out
     assert main(["sweep", str(config), "--artifacts", artifacts, "--dry-run"]) == 0  # now read from the study
     assert f"{tiny_data_dir} / vbpr: 5 of up to 5 runs done; finished" in capsys.readouterr().out
+    wider = tmp_path / "wider.yaml"  # one more seed: the pair's finished runs give the pace of the one left
+    wider.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()), "name": "grid", "seeds": [0, 1, 2]}))
+    assert main(["sweep", str(wider), "--artifacts", artifacts, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    left = re.search(r"of up to \d+ runs done; open: .*; up to (\d+) runs left, about [\d.]+ h at \d+ min a run so far", out)
+    assert left and int(left.group(1)) >= 1
+    assert f"training left on one worker for the {left.group(1)} runs whose pair has a finished run here" in out
 
     assert main(["tune", "--data", tiny_data_dir, "--trials", "2", "--study", "t", "--sampler-seed", "1",
                  "--epochs", "2", "--batch-size", "512", "--embedding-size", "16", "--threads", "1", "--artifacts", artifacts,
