@@ -65,19 +65,25 @@ class MineEstimator(nn.Module):
         self.register_buffer("log_ema", torch.tensor(float("nan")))
 
     def objective(self, a: torch.Tensor, b: torch.Tensor, permutation: torch.Tensor,
-                  update_average: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+                  update_average: bool = True, standardised: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """(surrogate, bound) on the pairs (a_i, b_i) against (a_i, b_perm(i)), for this estimator's bound.
 
         The surrogate has the bound's value and the gradient the critic should ascend (MINE's
-        corrected one for DV, the plain one for NWJ).
+        corrected one for DV, the plain one for NWJ). `standardised`: a and b already went
+        through `self.prepare` (the critic's extra updates reuse one standardisation of fixed z).
         """
-        t_joint, t_marginal = self.scores(a, b, permutation)
+        t_joint, t_marginal = self.scores(a, b, permutation, standardised)
         if self.bound_kind == "nwj":
             bound = nwj_bound(t_joint, t_marginal)
             return bound, bound
         return self.corrected_bound(t_joint, t_marginal, update_average)
 
-    def scores(self, a: torch.Tensor, b: torch.Tensor, permutation: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def prepare(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The critic's inputs: a and b standardised per column when `standardise_inputs`, else as given."""
+        return (standardise_batch(a), standardise_batch(b)) if self.standardise_inputs else (a, b)
+
+    def scores(self, a: torch.Tensor, b: torch.Tensor, permutation: torch.Tensor,
+               standardised: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Critic values on joint pairs (a_i, b_i) and marginal pairs (a_i, b_perm(i)).
 
         The same function as calling the critic twice, computed once: the first layer's
@@ -85,8 +91,8 @@ class MineEstimator(nn.Module):
         other layers run on the joint and marginal rows together.
         """
         first, hidden, last = self.critic.net[0], self.critic.net[2], self.critic.net[4]
-        if self.standardise_inputs:
-            a, b = standardise_batch(a), standardise_batch(b)
+        if not standardised:
+            a, b = self.prepare(a, b)
         dim_a = a.shape[1]
         projected_a = F.linear(a, first.weight[:, :dim_a], first.bias)  # [n, h]
         projected_b = F.linear(b, first.weight[:, dim_a:])  # [n, h]

@@ -371,14 +371,20 @@ class MRdIB(nn.Module):
 
     def _critic_refresh(self, pairs: dict[str, tuple[torch.Tensor, torch.Tensor]], n: int
                         ) -> Callable[[], torch.Tensor]:
-        """A closure giving the critics' loss on this step's detached z with a new shuffle, per call."""
+        """A closure giving the critics' loss on this step's detached z with a new shuffle, per call.
+
+        The z are fixed across the calls, so each pair is standardised for its critic once, here
+        (the same values every call would compute; a column variance over the batch costs as much
+        as the critic's products on a CPU)."""
+        prepared = {name: self.estimators[name].prepare(z_a, z_b) for name, (z_a, z_b) in pairs.items()}
 
         def critic_loss() -> torch.Tensor:
-            device = next(iter(pairs.values()))[0].device
+            device = next(iter(prepared.values()))[0].device
             permutation = self._randperm(n, device)
             total = torch.zeros((), device=device)
-            for name, (z_a, z_b) in pairs.items():
-                surrogate, _ = self.estimators[name].objective(z_a, z_b, permutation, update_average=True)
+            for name, (z_a, z_b) in prepared.items():
+                surrogate, _ = self.estimators[name].objective(z_a, z_b, permutation, update_average=True,
+                                                               standardised=True)
                 total = total - surrogate
             return total
 

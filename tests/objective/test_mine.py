@@ -65,3 +65,22 @@ def test_fused_scores_equal_two_critic_calls():
     plain_grads = torch.autograd.grad(plain.sum(), [a, b, *estimator.parameters()])
     for fused, reference in zip(fused_grads, plain_grads):
         assert torch.allclose(fused, reference, atol=1e-5)
+
+
+@pytest.mark.parametrize("standardise", [True, False])
+def test_inputs_prepared_once_give_the_same_objective_as_raw_inputs(standardise):
+    """The critic's extra updates standardise the step's fixed z once (MineEstimator.prepare):
+    that must be the very objective the raw z give, bit for bit, and leave the same average."""
+    torch.manual_seed(0)
+    raw, ready = (MineEstimator(6, 6, hidden=8, standardise_inputs=standardise) for _ in range(2))
+    ready.load_state_dict(raw.state_dict())
+    a, b = correlated_gaussians(64, 6, 0.8)
+    a, b = 3.0 * a + 1.0, 0.1 * b  # scales standardisation changes
+    for step in range(3):
+        permutation = torch.randperm(64, generator=torch.Generator().manual_seed(step))
+        expected = raw.objective(a, b, permutation)
+        got = ready.objective(*ready.prepare(a, b), permutation, standardised=True)
+        assert all(torch.equal(x, y) for x, y in zip(expected, got))
+    assert torch.equal(raw.log_ema, ready.log_ema)
+    if standardise:  # prepared inputs are not the raw ones: skipping the preparation would change the bound
+        assert not torch.equal(ready.objective(a, b, permutation, standardised=True)[1], expected[1])

@@ -312,7 +312,8 @@ def test_aux_subset_leaves_the_mine_pairs_alone(small_data, monkeypatch):
     seen = []
     for estimator in model.estimators.values():
         original = estimator.scores
-        monkeypatch.setattr(estimator, "scores", lambda a, b, p, original=original: seen.append(len(a)) or original(a, b, p))
+        monkeypatch.setattr(estimator, "scores", lambda a, b, p, *rest, original=original:
+                            seen.append(len(a)) or original(a, b, p, *rest))
     model.training_step(batch)
     assert seen and all(n == 100 for n in seen)
 
