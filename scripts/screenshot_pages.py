@@ -1,6 +1,6 @@
 """Full-page screenshots of every dashboard page on an artifacts folder, for checking by eye.
 
-    python scripts/screenshot_pages.py --artifacts artifacts --out test-artifacts/pages
+    python scripts/screenshot_pages.py --artifacts artifacts --out test-artifacts/pages [--pages pid dose]
 
 Starts the dashboard on a free localhost port against the folder, opens every page in headless
 Chromium (Debian's `chromium`, or $MRDIB_CHROMIUM), waits until its script has finished and its
@@ -36,7 +36,8 @@ def shoot(page, url: str, out: Path, name: str) -> str:
     if charts:
         page.wait_for_function(
             """(n) => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
-                        .filter((chart) => chart.querySelector('g.trace')).length >= n""", arg=charts, timeout=120_000)
+                        .filter((chart) => chart.querySelector('g.trace, canvas.gl-canvas')).length >= n""",
+            arg=charts, timeout=120_000)  # SVG traces, or a WebGL canvas (Scattergl above WEBGL_THRESHOLD points)
     page.screenshot(path=str(out / f"{name}.png"), full_page=True)
     tables = page.locator('[data-testid="stDataFrame"]').count()
     errors = page.locator('[data-testid="stException"]').count()
@@ -48,6 +49,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", default="artifacts")
     parser.add_argument("--out", default="test-artifacts/pages")
+    parser.add_argument("--pages", nargs="+", choices=[p or "welcome" for p in PAGES], metavar="PAGE",
+                        help=f"only these pages (default all: {', '.join(p or 'welcome' for p in PAGES)})")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -71,6 +74,8 @@ def main() -> int:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
             for path in PAGES:
+                if args.pages and (path or "welcome") not in args.pages:
+                    continue
                 try:
                     print(shoot(page, f"{url}/{path}", out, path or "welcome"), flush=True)
                 except Exception as error:  # a page that never finishes is a finding, not the end of the walk

@@ -41,6 +41,9 @@ selected = [(title, done.loc[done["run_id"] == run_id, "run_dir"].iloc[0])
 if not selected:
     st.info(f"No finished {backbone} runs on {dataset} to compare.")
     st.stop()
+for side, candidates in (("baseline", baselines), ("+MRdIB", ours)):
+    if candidates.empty:
+        st.info(f"No finished {side} {backbone} run on {dataset} yet: the other side is shown alone.")
 color_option = third.selectbox("Colour", color_options(selected[0][1]), key="disent_color")
 
 try:

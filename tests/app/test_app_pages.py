@@ -230,6 +230,21 @@ def test_disentanglement_pca_side_by_side_with_scores(artifacts_env, charts):
     assert len(colors) == N_ITEMS and len(set(colors)) > 1
 
 
+def test_disentanglement_with_one_side_only_says_so_and_shows_it(fixture_artifacts, tmp_path, monkeypatch, charts):
+    """A pair whose +MRdIB runs have not finished yet: the baseline alone, with a line saying why."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    baseline = next(p for p in (fixture_artifacts / "runs").iterdir() if "base" in p.name and (p / "summary.json").exists())
+    shutil.copytree(baseline, runs / baseline.name)
+    monkeypatch.setenv("MRDIB_ARTIFACTS", str(tmp_path))
+    app = open_page("disentanglement")
+    assert any("No finished +MRdIB vbpr run" in i.value and "shown alone" in i.value for i in app.info)
+    [figure] = charts(app)
+    assert [t["name"] for t in figure["data"]] == ["image", "text"]
+
+
 def test_disentanglement_planted_factor_colouring(artifacts_env, charts):
     app = open_page("disentanglement")
     options = app.selectbox(key="disent_color").options
