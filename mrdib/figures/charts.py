@@ -392,8 +392,13 @@ def sensitivity_plot(frame: pd.DataFrame, dataset: str, backbone: str, metric: s
                          annotation_position=label_side[level.split],
                          annotation_font={"size": 11, "color": "grey"})
     figure.update_yaxes(title_text=metric, row=1, col=1)
-    figure.update_layout(title=f"{backbone} on {dataset}: sensitivity of {metric}", width=1000, height=420,
-                         margin={"t": 90})
+    seeds = sorted({int(n) for n in rows.n.dropna()})
+    seeds_text = (f"{seeds[0]} seed{'s' if seeds[0] != 1 else ''}" if len(seeds) == 1
+                  else f"{seeds[0]}-{seeds[-1]} seeds" if seeds else "")
+    note = "; ".join(["each panel varies one alpha, the others at the grid's centre"]
+                     + ([f"{seeds_text} a point"] if seeds_text else []))
+    figure.update_layout(title={"text": f"{backbone} on {dataset}: sensitivity of {metric}<br><sup>{note}</sup>"},
+                         width=1000, height=440, margin={"t": 100})
     return figure
 
 

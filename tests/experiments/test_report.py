@@ -83,6 +83,7 @@ def test_sensitivity_uses_the_shared_seeds_and_marks_the_choice(artifacts):
     assert list(curves[0].y) == pytest.approx([0.18, 0.2, 0.12])
     assert [list(t.x) for t in figure.data if t.name == "chosen on valid"] == [[0.001]]
     assert figure.layout.xaxis.type == "log"
+    assert "1 seed a point" in figure.layout.title.text  # what each point averages, on the figure itself
     # The tuned baseline's level on the seeds the curves used (seed 0: test 0.100, not its 3-seed 0.105).
     level = report.sensitivity[report.sensitivity.alpha == "baseline"].set_index("split")
     assert level.at["valid", "mean"] == pytest.approx(0.1) and level.at["test", "mean"] == pytest.approx(0.100)
