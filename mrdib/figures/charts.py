@@ -246,8 +246,19 @@ def improvement_figure(comparison: pd.DataFrame, metric: str = "recall@5") -> go
     fig = go.Figure()
     labels = rows["backbone"].astype(str) + " · " + rows["dataset"].astype(str)
     values = [rows[metric]]
-    fig.add_trace(go.Bar(x=labels, y=rows[metric], name="measured", marker_color=PALETTE[0],
-                         text=[f"{v:+.1f}%" for v in rows[metric]], textposition="outside", cliponaxis=False))
+    # Optional: the 95% interval of the change (columns "ci low", "ci high", in %) and the paired p.
+    interval = {"type": "data", "symmetric": False, "array": rows["ci high"] - rows[metric],
+                "arrayminus": rows[metric] - rows["ci low"], "color": "#444", "thickness": 1.2, "width": 6} \
+        if {"ci low", "ci high"} <= set(rows.columns) else None
+    if interval is not None:
+        values += [rows["ci low"], rows["ci high"]]
+    texts = [f"{v:+.1f}%" + (f" (p={p:.2g})" if "p" in rows and pd.notna(p) else "")
+             for v, p in zip(rows[metric], rows["p"] if "p" in rows else [None] * len(rows))]
+    if interval is not None:  # a label at the bar's end would sit on its error bar: it goes under the axis
+        labels = labels + "<br>" + pd.Series(texts, index=labels.index)
+        texts = None
+    fig.add_trace(go.Bar(x=labels, y=rows[metric], name="measured", marker_color=PALETTE[0], error_y=interval,
+                         text=texts, textposition="outside", cliponaxis=False))
     if f"{metric} paper" in rows:
         values.append(rows[f"{metric} paper"])
         fig.add_trace(go.Bar(x=labels, y=rows[f"{metric} paper"], name="paper", marker_color=PALETTE[1],
@@ -405,12 +416,18 @@ def sensitivity_plot(frame: pd.DataFrame, dataset: str, backbone: str, metric: s
 def improvement_plot(table: pd.DataFrame, metric: str = "recall@5") -> go.Figure:
     """The dashboard's improvement bars (`mrdib.figures.charts.improvement_figure`) from Table 1, measured
     beside the paper's reported improvement where the paper has the pair."""
-    rows = table[table.metric == metric]
+    rows = table[(table.metric == metric) & table.improvement_pct.notna()]  # pairs not compared yet: no bar
     comparison = pd.DataFrame({"dataset": rows.dataset, "backbone": rows.backbone, "variant": IMPROVEMENT,
-                               metric: rows.improvement_pct})
+                               metric: rows.improvement_pct, "p": rows.p_value})
+    if {"difference_ci_low", "difference_ci_high"} <= set(rows.columns):
+        comparison["ci low"] = 100 * rows.difference_ci_low / rows.baseline_mean
+        comparison["ci high"] = 100 * rows.difference_ci_high / rows.baseline_mean
     if rows.paper_improvement_pct.notna().any():
         comparison[f"{metric} paper"] = rows.paper_improvement_pct
     figure = improvement_figure(comparison, metric)
-    figure.update_layout(title=f"test {metric}: +MRdIB vs baseline (alphas chosen on validation)", width=800,
-                         margin={"t": 60})
+    seeds = sorted({int(n) for n in rows.n_pairs.dropna()}) if "n_pairs" in rows else []
+    seeds_text = f", n = {seeds[0]} seeds" if len(seeds) == 1 else f", n = {seeds[0]}-{seeds[-1]} seeds" if seeds else ""
+    figure.update_layout(title={"text": f"test {metric}: +MRdIB vs baseline (alphas chosen on validation)<br><sup>"
+                                        f"measured: mean change, 95% interval of the paired difference and paired-t p"
+                                        f"{seeds_text}</sup>"}, width=800, margin={"t": 80})
     return figure

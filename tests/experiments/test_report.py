@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -232,13 +233,21 @@ def test_improvement_plot_sits_beside_the_papers_number(tmp_path, fake_run):
     for seed in range(2):
         fake_run(tmp_path, f"b{seed}", dataset="baby", seed=seed, valid={"recall@5": 0.1}, test={"recall@5": 0.02})
         fake_run(tmp_path, f"m{seed}", dataset="baby", mrdib=CHOSEN, seed=seed, valid={"recall@5": 0.1},
-                 test={"recall@5": 0.025})
+                 test={"recall@5": 0.024 + 0.002 * seed})
     report = build_report(tmp_path)
     row = report.table1[report.table1.metric == "recall@5"].iloc[0]
     assert row.paper_baseline == 0.0243 and row.paper_mrdib == 0.0299  # VBPR on Baby, the paper's Table 1
     figure = improvement_plot(report.table1)
     assert [t.name for t in figure.data] == ["measured", "paper"]
     assert list(figure.data[0].y) == pytest.approx([25.0])
+    # The measured bar carries the 95% interval of the paired difference, in percent of the baseline,
+    # and its p under the axis (two seeds: an interval, if a wide one).
+    low, high = (100 * row[f"difference_ci_{side}"] / row.baseline_mean for side in ("low", "high"))
+    assert figure.data[0].error_y.array[0] == pytest.approx(high - 25.0)
+    assert figure.data[0].error_y.arrayminus[0] == pytest.approx(25.0 - low)
+    assert list(figure.data[0].x) == [f"vbpr · baby<br>+25.0% (p={row.p_value:.2g})"]
+    uncompared = pd.concat([report.table1, report.table1.assign(backbone="mgcn", improvement_pct=float("nan"))])
+    assert len(improvement_plot(uncompared).data[0].x) == 1  # a pair not compared yet gets no empty slot
     markdown = render.render_markdown(report)
     assert "paper's improvement" in markdown
     assert "Of these pairs the paper has only vbpr on baby, where it reports +23.0%." in markdown
