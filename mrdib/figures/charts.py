@@ -243,6 +243,7 @@ def traces_figure(traces: pd.DataFrame, series: Sequence[str], runs: Sequence[st
 def improvement_figure(comparison: pd.DataFrame, metric: str = "recall@5") -> go.Figure:
     """Improvement of +MRdIB over the baseline in percent per backbone and data set, measured beside reported."""
     rows = comparison[comparison["variant"] == IMPROVEMENT]
+    rows = rows[rows[metric].notna()]  # a pair not compared yet: no slot with the paper's bar alone
     fig = go.Figure()
     labels = rows["backbone"].astype(str) + " · " + rows["dataset"].astype(str)
     values = [rows[metric]]

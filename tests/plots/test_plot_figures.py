@@ -102,10 +102,12 @@ def test_traces_raw_and_smoothed_per_run():
 
 
 def test_bar_figures():
-    comparison = pd.DataFrame({"dataset": ["baby"], "backbone": ["vbpr"], "variant": ["improvement %"],
-                               "recall@5": [10.0], "recall@5 paper": [23.0]})
+    comparison = pd.DataFrame({"dataset": ["baby", "baby"], "backbone": ["vbpr", "mgcn"],
+                               "variant": ["improvement %"] * 2, "recall@5": [10.0, float("nan")],
+                               "recall@5 paper": [23.0, 6.6]})
     fig = improvement_figure(comparison, "recall@5")
     assert [t.name for t in fig.data] == ["measured", "paper"] and list(fig.data[1].y) == [23.0]
+    assert list(fig.data[0].x) == ["vbpr · baby"]  # mgcn has no measured change yet: no slot for it
     cost = pd.DataFrame({"dataset": ["baby"], "backbone": ["vbpr"], "s/epoch baseline": [1.0],
                          "s/epoch +MRdIB": [1.2]})
     assert [t.type for t in cost_figure(cost).data] == ["bar", "bar"]
