@@ -401,7 +401,10 @@ def render_markdown(report: Report, title: str = "Results", report_command: str 
     if not report.table3.empty:
         lines += ["## Table 3: seconds per training epoch", "",
                   "Training time only (evaluation excluded), averaged over seeds, on the machine that ran the sweep; "
-                  "timings on a shared machine are noisy.", "", markdown_table(table3_display(report.table3))]
+                  "timings on a shared machine are noisy, and runs of different configurations ran at different "
+                  "times. For a controlled comparison (both sides alternated in one process), run "
+                  "`python benchmarks/bench_training.py --data DATA --backbones BACKBONE`.", "",
+                  markdown_table(table3_display(report.table3))]
     if not report.mechanism.empty or report.unanalysed:
         lines += ["## The mechanism beside accuracy", "",
                   "For the chosen configurations, from each run's analysis.json (`mrdib analyze RUN`; seeds without "
