@@ -42,7 +42,7 @@ with st.container(border=True):
 
 st.subheader("Values with 95% bootstrap intervals")
 st.caption("Basic bootstrap over the held-out pairs: the interval is centred on the bias-corrected value, so a "
-           "plug-in value can sit at its edge (docs/pid.md).")
+           "plug-in value can sit at or past its edge when the bias is large against the sample (docs/pid.md).")
 table = interval_table(chosen)
 st.dataframe(table, hide_index=True, width="stretch", key="pid_table")
 table_downloads(table, export, key="pid_table_download")
