@@ -137,9 +137,10 @@ def _print_progress(sweep: Any, artifacts: str, storage: str | None) -> int:
             state_text = "stopped by failed runs (a rerun retries them)" if row["failed"] else "finished"
         left = row["planned"] - row["done"]
         hours = _run_hours(artifacts, [p.run_id for p in state.points if (p.dataset, p.backbone)
-                                       == (row["dataset"], row["backbone"]) and state.status[p.run_id] == "done"])
+                                       == (row["dataset"], row["backbone"]) and state.status[p.run_id] == "done"]
+                           ) if left else []  # a finished pair's summaries are not read
         pace = ""
-        if left and hours:
+        if hours:
             per_run = sorted(hours)[len(hours) // 2]
             total_hours, total_left = total_hours + left * per_run, total_left + left
             pace = f"; up to {left} runs left, about {left * per_run:.1f} h at {per_run * 60:.0f} min a run so far"

@@ -111,6 +111,14 @@ def _discrete_colorscale(n: int) -> list[list]:
     return scale
 
 
+def span_text(values: Iterable[float], joiner: str = "-") -> str:
+    """Whole counts (seeds, pairs) as captions give them: '5' when all are 5, '3-5' for a range, '' for none."""
+    counts = sorted({int(v) for v in values if pd.notna(v)})
+    if not counts:
+        return ""
+    return str(counts[0]) if len(counts) == 1 else f"{counts[0]}{joiner}{counts[-1]}"
+
+
 def alpha_text(value: float) -> str:
     """An alpha as papers write it: 0.0001, 0.001, 0.05; 1e-5 below 0.0001 (never SI prefixes like 100µ)."""
     if value == 0:
@@ -247,17 +255,16 @@ def improvement_figure(comparison: pd.DataFrame, metric: str = "recall@5") -> go
     fig = go.Figure()
     labels = rows["backbone"].astype(str) + " · " + rows["dataset"].astype(str)
     values = [rows[metric]]
-    # Optional: the 95% interval of the change (columns "ci low", "ci high", in %) and the paired p.
-    interval = {"type": "data", "symmetric": False, "array": rows["ci high"] - rows[metric],
-                "arrayminus": rows[metric] - rows["ci low"], "color": "#444", "thickness": 1.2, "width": 6} \
-        if {"ci low", "ci high"} <= set(rows.columns) else None
-    if interval is not None:
-        values += [rows["ci low"], rows["ci high"]]
-    texts = [f"{v:+.1f}%" + (f" (p={p:.2g})" if "p" in rows and pd.notna(p) else "")
+    # Optional: the paired p (column "p") and the 95% interval of the change ("ci low", "ci high", in %).
+    texts = [f"{v:+.1f}%" + (f" (p={p:.2g})" if pd.notna(p) else "")
              for v, p in zip(rows[metric], rows["p"] if "p" in rows else [None] * len(rows))]
-    if interval is not None:  # a label at the bar's end would sit on its error bar: it goes under the axis
-        labels = labels + "<br>" + pd.Series(texts, index=labels.index)
-        texts = None
+    interval = None
+    if {"ci low", "ci high"} <= set(rows.columns):
+        interval = {"type": "data", "symmetric": False, "array": rows["ci high"] - rows[metric],
+                    "arrayminus": rows[metric] - rows["ci low"], "color": "#444", "thickness": 1.2, "width": 6}
+        values += [rows["ci low"], rows["ci high"]]
+        # A label at the bar's end would sit on its error bar: it goes under the axis.
+        labels, texts = labels + "<br>" + pd.Series(texts, index=labels.index), None
     fig.add_trace(go.Bar(x=labels, y=rows[metric], name="measured", marker_color=PALETTE[0], error_y=interval,
                          text=texts, textposition="outside", cliponaxis=False))
     if f"{metric} paper" in rows:
@@ -404,9 +411,8 @@ def sensitivity_plot(frame: pd.DataFrame, dataset: str, backbone: str, metric: s
                          annotation_position=label_side[level.split],
                          annotation_font={"size": 11, "color": "grey"})
     figure.update_yaxes(title_text=metric, row=1, col=1)
-    seeds = sorted({int(n) for n in rows.n.dropna()})
-    seeds_text = (f"{seeds[0]} seed{'s' if seeds[0] != 1 else ''}" if len(seeds) == 1
-                  else f"{seeds[0]}-{seeds[-1]} seeds" if seeds else "")
+    seeds = span_text(rows.n)
+    seeds_text = f"{seeds} seed{'s' if seeds != '1' else ''}" if seeds else ""
     note = "; ".join(["each panel varies one alpha, the others at the grid's centre"]
                      + ([f"{seeds_text} a point"] if seeds_text else []))
     figure.update_layout(title={"text": f"{backbone} on {dataset}: sensitivity of {metric}<br><sup>{note}</sup>"},
@@ -426,8 +432,8 @@ def improvement_plot(table: pd.DataFrame, metric: str = "recall@5") -> go.Figure
     if rows.paper_improvement_pct.notna().any():
         comparison[f"{metric} paper"] = rows.paper_improvement_pct
     figure = improvement_figure(comparison, metric)
-    seeds = sorted({int(n) for n in rows.n_pairs.dropna()}) if "n_pairs" in rows else []
-    seeds_text = f", n = {seeds[0]} seeds" if len(seeds) == 1 else f", n = {seeds[0]}-{seeds[-1]} seeds" if seeds else ""
+    seeds = span_text(rows.n_pairs) if "n_pairs" in rows else ""
+    seeds_text = f", n = {seeds} seeds" if seeds else ""
     figure.update_layout(title={"text": f"test {metric}: +MRdIB vs baseline (alphas chosen on validation)<br><sup>"
                                         f"measured: mean change, 95% interval of the paired difference and paired-t p"
                                         f"{seeds_text}</sup>"}, width=800, margin={"t": 80})

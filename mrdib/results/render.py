@@ -16,7 +16,7 @@ import pandas as pd
 
 from mrdib.core.io import atomic_write_bytes
 from mrdib.core.variants import ABLATIONS
-from mrdib.figures.charts import improvement_plot, sensitivity_plot
+from mrdib.figures.charts import improvement_plot, sensitivity_plot, span_text
 from mrdib.results.report import TABLE_METRICS, VARIANT_LABELS, VARIANT_ORDER, Report, UnanalysedRun
 from mrdib.results.stats import MeanStd
 
@@ -283,8 +283,8 @@ def _describe_history(history: list[dict[str, Any]]) -> str:
 
 def _power_sentence(table1: pd.DataFrame) -> str:
     """What the paired test can show at the seed counts the tables actually have."""
-    counts = sorted({int(n) for n in table1.get("n_pairs", pd.Series(dtype=float)).dropna() if n >= 2})
-    seeds = f"n = {counts[0]}" if len(counts) == 1 else f"n = {counts[0]} to {counts[-1]}" if counts else "few seeds"
+    counts = span_text((n for n in table1.get("n_pairs", pd.Series(dtype=float)).dropna() if n >= 2), " to ")
+    seeds = f"n = {counts}" if counts else "few seeds"
     return (f"With {seeds} the test detects only differences that are large against the seed spread: p >= 0.05 is "
             "no evidence that the sides are equal (the 95% interval of the difference says what the data rule out), "
             "and p < 0.05 on one metric of many is suggestive, not conclusive.")
